@@ -1,0 +1,282 @@
+"""The I/O-free half of the clients: configuration, request building, response decoding.
+
+``PocketBase`` and ``AsyncPocketBase`` differ only in how they send; everything
+that decides *what* is sent and *how an answer is read* lives here, once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from ._auth_store import AuthStore
+from ._errors import ClientResponseError
+from ._filter import build_filter
+from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, StrList, TimeoutArg
+
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "RequestSpec"]
+
+#: Default per-request timeout: a page should fail fast rather than hang on a stuck backend.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+
+@dataclass(slots=True)
+class RequestSpec:
+    """Everything needed to send one PocketBase request, before a transport is chosen."""
+
+    method: str
+    path: str
+    query: QueryArg | None = None
+    headers: HeadersArg | None = None
+    body: Mapping[str, Any] | None = None
+    files: FilesArg | None = None
+    timeout: TimeoutArg | _Unset = UNSET
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+def join(value: StrList | None) -> str | None:
+    """Join a list option (``expand``, ``fields``, ``sort``) the way PocketBase wants it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return ",".join(value)
+
+
+def query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def encode_segment(value: str) -> str:
+    """Percent-encode one path segment (a collection name or a record id)."""
+    if not isinstance(value, str):
+        raise TypeError(f"Expected a str path segment, got {type(value).__name__}.")
+    return quote(value, safe="")
+
+
+class BaseClient:
+    """Configuration and request building shared by both clients (no I/O).
+
+    :param base_url: PocketBase's address, e.g. ``"http://127.0.0.1:8090"``.
+    :param auth_store: the auth state; a new empty :class:`AuthStore` by default.
+        Never pass one store to two clients serving different users.
+    :param lang: the ``Accept-Language`` header (PocketBase localises messages).
+    :param timeout: per-request timeout in seconds or an ``httpx.Timeout``.
+    :param headers: headers sent with every request of this client (pb-ssr's
+        session uses it for the end user's forwarded address).
+    :param before_send: hook called with each ``httpx.Request`` before it is sent.
+    :param after_send: hook called as ``after_send(response, data)``; its return
+        value is what the caller gets.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth_store: AuthStore | None = None,
+        lang: str = "en-US",
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        headers: HeadersArg | None = None,
+        before_send: BeforeSend | None = None,
+        after_send: AfterSend | None = None,
+    ) -> None:
+        self.base_url = _check_base_url(base_url)
+        self.auth_store = auth_store if auth_store is not None else AuthStore()
+        self.lang = lang
+        self.timeout = _check_timeout(timeout)
+        self.headers: dict[str, str] = dict(headers or {})
+        self.before_send = before_send
+        self.after_send = after_send
+
+    def build_url(self, path: str, query: QueryArg | None = None) -> str:
+        """Return the absolute URL of an API *path*, with an optional query."""
+        url = self.base_url + "/" + path.lstrip("/")
+        if query:
+            pairs = [(k, query_value(v)) for k, v in query.items() if v is not None]
+            if pairs:
+                url += ("&" if "?" in url else "?") + urlencode(pairs)
+        return url
+
+    def filter(self, expr: str, /, **params: Any) -> str:
+        """Bind *params* into the ``{:name}`` placeholders of a filter expression.
+
+        The only safe way to put user input into a filter: each value is quoted
+        and escaped (strings, numbers, bools, ``None``, dates and datetimes)::
+
+            pb.collection("messages").get_list(
+                filter=pb.filter("user = {:uid} && text ~ {:q}", uid=uid, q=search)
+            )
+        """
+        return build_filter(expr, params)
+
+    # -- request building -------------------------------------------------------
+
+    def _request_headers(self, extra: HeadersArg | None) -> dict[str, str]:
+        headers = dict(self.headers)
+        if extra:
+            headers.update(extra)
+        lowered = {k.lower() for k in headers}
+        if "accept-language" not in lowered and self.lang:
+            headers["Accept-Language"] = self.lang
+        if "authorization" not in lowered and self.auth_store.token:
+            # PocketBase takes the raw token (the JS SDK sends it the same way).
+            headers["Authorization"] = self.auth_store.token
+        return headers
+
+    def _build_request(
+        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec
+    ) -> httpx.Request:
+        url = self.build_url(spec.path)
+        params = {k: query_value(v) for k, v in (spec.query or {}).items() if v is not None}
+        timeout = self.timeout if isinstance(spec.timeout, _Unset) else _check_timeout(spec.timeout)
+        headers = self._request_headers(spec.headers)
+        if spec.files:
+            data = {"@jsonPayload": json.dumps(dict(spec.body or {}), default=str)}
+            return http.build_request(
+                spec.method,
+                url,
+                params=params,
+                headers=headers,
+                data=data,
+                files=_flatten_files(spec.files),
+                timeout=timeout,
+                extensions=spec.extensions,
+            )
+        return http.build_request(
+            spec.method,
+            url,
+            params=params,
+            headers=headers,
+            json=dict(spec.body) if spec.body is not None else None,
+            timeout=timeout,
+            extensions=spec.extensions,
+        )
+
+    # -- response decoding ------------------------------------------------------
+
+    @staticmethod
+    def _read_json(response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _raise_for_status(request: httpx.Request, response: httpx.Response, data: Any) -> Any:
+        if response.status_code >= 400:
+            raise ClientResponseError(
+                url=str(request.url),
+                status=response.status_code,
+                response=data if isinstance(data, dict) else {},
+            )
+        return data
+
+    @staticmethod
+    def _transport_error(request: httpx.Request, exc: Exception) -> ClientResponseError:
+        return ClientResponseError(
+            url=str(request.url),
+            status=0,
+            is_abort=isinstance(exc, httpx.TimeoutException),
+            original_error=exc,
+        )
+
+    def _derived_kwargs(self) -> dict[str, Any]:
+        """The settings a derived client (``impersonate``) inherits."""
+        return {
+            "lang": self.lang,
+            "timeout": self.timeout,
+            "headers": self.headers,
+            "before_send": self.before_send,
+            "after_send": self.after_send,
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url!r} auth={self.auth_store!r}>"
+
+
+def _check_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str) or not base_url:
+        raise ValueError("base_url must be PocketBase's address, e.g. 'http://127.0.0.1:8090'.")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"base_url {base_url!r} is not an http(s) URL; "
+            "give PocketBase's address, e.g. 'http://127.0.0.1:8090'."
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url {base_url!r} must not have a query or fragment.")
+    return base_url.rstrip("/")
+
+
+def _check_timeout(timeout: TimeoutArg) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    return httpx.Timeout(float(timeout))
+
+
+def _flatten_files(files: FilesArg) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for name, value in files.items():
+        if isinstance(value, list):
+            out.extend((name, item) for item in value)
+        else:
+            out.append((name, value))
+    return out
+
+
+def record_query(
+    *,
+    expand: StrList | None = None,
+    fields: StrList | None = None,
+    query: QueryArg | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Merge the common record options into one query mapping."""
+    out: dict[str, Any] = dict(query or {})
+    out.update({k: v for k, v in extra.items() if v is not None})
+    if expand is not None:
+        out["expand"] = join(expand)
+    if fields is not None:
+        out["fields"] = join(fields)
+    return out
+
+
+def topic_with_options(
+    topic: str,
+    *,
+    expand: StrList | None = None,
+    fields: StrList | None = None,
+    filter: str | None = None,
+    query: QueryArg | None = None,
+    headers: HeadersArg | None = None,
+) -> str:
+    """Return a realtime topic with PocketBase's ``?options=`` suffix when options are given."""
+    q = record_query(expand=expand, fields=fields, query=query, filter=filter)
+    options: dict[str, Any] = {}
+    if q:
+        options["query"] = {k: query_value(v) for k, v in q.items()}
+    if headers:
+        options["headers"] = dict(headers)
+    if not options:
+        return topic
+    encoded = quote(json.dumps(options, separators=(",", ":")), safe="")
+    return f"{topic}{'&' if '?' in topic else '?'}options={encoded}"

@@ -1,0 +1,285 @@
+"""The two clients: :class:`PocketBase` (sync) and :class:`AsyncPocketBase`.
+
+Hand-written twins that only differ in how they send; the services they hand
+out are generated (``pb_ssr/_sync`` from ``pb_ssr/_async``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ._async._services import AsyncBatch, AsyncFileService, AsyncHealthService, AsyncRecordService
+from ._auth_store import AuthStore
+from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec
+from ._pool import async_pool, sync_pool
+from ._realtime import AsyncRealtimeService, RealtimeService
+from ._sync._services import Batch, FileService, HealthService, RecordService
+from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, TimeoutArg
+
+__all__ = ["AsyncPocketBase", "PocketBase"]
+
+
+class PocketBase(BaseClient):
+    """A PocketBase client for one request (or one job), sync flavour.
+
+    Cheap to construct: it borrows the process-wide connection pool instead of
+    opening its own, so create one per request and let it go. Its auth state
+    (``auth_store``) is its own and never shared. The API mirrors the official
+    JS SDK in snake_case.
+
+    :param base_url: PocketBase's address, e.g. ``"http://127.0.0.1:8090"``.
+    :param http_client: an ``httpx.Client`` to send through instead of the shared
+        default pool (for custom TLS, proxies or transports). It must not carry
+        auth headers: auth travels per request.
+    :param auth_store: initial auth state (``AuthStore(token, record)``).
+    :param lang: ``Accept-Language`` for PocketBase's messages.
+    :param timeout: per-request timeout (seconds or ``httpx.Timeout``).
+    :param headers: headers for every request of this client.
+    :param before_send: ``before_send(request)`` hook.
+    :param after_send: ``after_send(response, data)`` hook.
+
+    Example::
+
+        pb = PocketBase("http://127.0.0.1:8090")
+        pb.collection("users").auth_with_password("ada@example.com", "secret")
+        page = pb.collection("messages").get_list(1, 50, sort="-created", expand="user")
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http_client: httpx.Client | None = None,
+        auth_store: AuthStore | None = None,
+        lang: str = "en-US",
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        headers: HeadersArg | None = None,
+        before_send: BeforeSend | None = None,
+        after_send: AfterSend | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            auth_store=auth_store,
+            lang=lang,
+            timeout=timeout,
+            headers=headers,
+            before_send=before_send,
+            after_send=after_send,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise TypeError("http_client must be an httpx.Client (use AsyncPocketBase for async).")
+        self._http = http_client
+        self._realtime: RealtimeService | None = None
+
+    def collection(self, name: str) -> RecordService:
+        """Return the record service of collection *name* (or id)."""
+        return RecordService(self, name)
+
+    @property
+    def files(self) -> FileService:
+        """File URLs and file tokens."""
+        return FileService(self)
+
+    @property
+    def health(self) -> HealthService:
+        """The health check."""
+        return HealthService(self)
+
+    @property
+    def realtime(self) -> RealtimeService:
+        """The realtime (SSE) connection of this client, started on first subscribe."""
+        if self._realtime is None:
+            self._realtime = RealtimeService(self)
+        return self._realtime
+
+    def create_batch(self) -> Batch:
+        """Start a transactional batch of record writes."""
+        return Batch(self)
+
+    def send(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        query: QueryArg | None = None,
+        headers: HeadersArg | None = None,
+        body: Any = None,
+        files: FilesArg | None = None,
+        timeout: TimeoutArg | None = None,
+    ) -> Any:
+        """Send any API request and return the decoded JSON (``None`` for no content).
+
+        For endpoints without a service (settings, collections, custom routes)::
+
+            pb.send("/api/hello", method="POST", body={"name": "ada"})
+        """
+        spec = RequestSpec(
+            method.upper(), path, query=query, headers=headers, body=body, files=files
+        )
+        if timeout is not None:
+            spec.timeout = timeout
+        return self._send(spec)
+
+    def _send(self, spec: RequestSpec) -> Any:
+        http = self._http if self._http is not None else sync_pool()
+        request = self._build_request(http, spec)
+        if self.before_send is not None:
+            replaced = self.before_send(request)
+            if inspect.isawaitable(replaced):
+                raise TypeError("A coroutine before_send hook needs AsyncPocketBase.")
+            if replaced is not None:
+                request = replaced
+        try:
+            response = http.send(request)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(request, exc) from exc
+        data = self._read_json(response)
+        if self.after_send is not None:
+            data = self.after_send(response, data)
+        return self._raise_for_status(request, response, data)
+
+    def _derived_kwargs(self) -> dict[str, Any]:
+        return {**super()._derived_kwargs(), "http_client": self._http}
+
+    def close(self) -> None:
+        """Stop this client's realtime connection, if any. The shared pool stays open."""
+        if self._realtime is not None:
+            self._realtime.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncPocketBase(BaseClient):
+    """The asyncio twin of :class:`PocketBase`: same API, every call awaited.
+
+    Borrows the running event loop's shared ``httpx.AsyncClient``.
+
+    :param http_client: an ``httpx.AsyncClient`` to use instead of the shared pool.
+
+    Example::
+
+        pb = AsyncPocketBase("http://127.0.0.1:8090")
+        await pb.collection("users").auth_with_password("ada@example.com", "secret")
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        auth_store: AuthStore | None = None,
+        lang: str = "en-US",
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        headers: HeadersArg | None = None,
+        before_send: BeforeSend | None = None,
+        after_send: AfterSend | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            auth_store=auth_store,
+            lang=lang,
+            timeout=timeout,
+            headers=headers,
+            before_send=before_send,
+            after_send=after_send,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError("http_client must be an httpx.AsyncClient (use PocketBase for sync).")
+        self._http = http_client
+        self._realtime: AsyncRealtimeService | None = None
+
+    def collection(self, name: str) -> AsyncRecordService:
+        """Return the record service of collection *name* (or id)."""
+        return AsyncRecordService(self, name)
+
+    @property
+    def files(self) -> AsyncFileService:
+        """File URLs and file tokens."""
+        return AsyncFileService(self)
+
+    @property
+    def health(self) -> AsyncHealthService:
+        """The health check."""
+        return AsyncHealthService(self)
+
+    @property
+    def realtime(self) -> AsyncRealtimeService:
+        """The realtime (SSE) connection of this client, started on first subscribe."""
+        if self._realtime is None:
+            self._realtime = AsyncRealtimeService(self)
+        return self._realtime
+
+    def create_batch(self) -> AsyncBatch:
+        """Start a transactional batch of record writes."""
+        return AsyncBatch(self)
+
+    async def send(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        query: QueryArg | None = None,
+        headers: HeadersArg | None = None,
+        body: Any = None,
+        files: FilesArg | None = None,
+        timeout: TimeoutArg | None = None,
+    ) -> Any:
+        """Send any API request and return the decoded JSON (``None`` for no content)."""
+        spec = RequestSpec(
+            method.upper(), path, query=query, headers=headers, body=body, files=files
+        )
+        if timeout is not None:
+            spec.timeout = timeout
+        return await self._send(spec)
+
+    async def _send(self, spec: RequestSpec) -> Any:
+        http = self._http if self._http is not None else async_pool()
+        request = self._build_request(http, spec)
+        if self.before_send is not None:
+            replaced = self.before_send(request)
+            if inspect.isawaitable(replaced):
+                replaced = await replaced
+            if replaced is not None:
+                request = replaced
+        try:
+            response = await http.send(request)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(request, exc) from exc
+        data = self._read_json(response)
+        if self.after_send is not None:
+            data = self.after_send(response, data)
+            if inspect.isawaitable(data):
+                data = await data
+        return self._raise_for_status(request, response, data)
+
+    def _derived_kwargs(self) -> dict[str, Any]:
+        return {**super()._derived_kwargs(), "http_client": self._http}
+
+    async def aclose(self) -> None:
+        """Stop this client's realtime connection, if any. The shared pool stays open."""
+        if self._realtime is not None:
+            await self._realtime.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

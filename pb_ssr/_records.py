@@ -1,0 +1,124 @@
+"""Records and list results as PocketBase returns them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ListResult", "Record", "RecordAuthResponse", "to_record"]
+
+
+class Record(dict[str, Any]):
+    """A PocketBase record: a ``dict`` of its JSON, with ``expand`` as nested records.
+
+    Being a real ``dict`` keeps it JSON-serialisable and template friendly
+    (``{{ message.text }}`` works in Django and Jinja)::
+
+        msg = pb.collection("messages").get_one(id, expand="user")
+        msg["text"], msg.id, msg.expand["user"]["name"]
+        json.dumps(msg)  # the record as PocketBase sent it
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Mapping[str, Any] | None = None, /) -> None:
+        super().__init__(data or {})
+        expand = self.get("expand")
+        if isinstance(expand, Mapping):
+            self["expand"] = {key: _expand_value(value) for key, value in expand.items()}
+
+    @property
+    def id(self) -> str:
+        """The record id (``""`` when absent)."""
+        value = self.get("id")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def collection_id(self) -> str:
+        """The ``collectionId`` field (``""`` when absent)."""
+        value = self.get("collectionId")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def collection_name(self) -> str:
+        """The ``collectionName`` field (``""`` when absent)."""
+        value = self.get("collectionName")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def expand(self) -> dict[str, Any]:
+        """Expanded relations: a ``Record`` or a list of them per relation field."""
+        value = self.get("expand")
+        return value if isinstance(value, dict) else {}
+
+    def __repr__(self) -> str:
+        return f"Record({dict.__repr__(self)})"
+
+
+def _expand_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return Record(value)
+    if isinstance(value, list):
+        return [Record(v) if isinstance(v, Mapping) else v for v in value]
+    return value
+
+
+def to_record(value: Any) -> Record:
+    """Return *value* as a :class:`Record` (an empty one for non-mappings)."""
+    if isinstance(value, Record):
+        return value
+    return Record(value if isinstance(value, Mapping) else None)
+
+
+@dataclass(slots=True)
+class ListResult:
+    """One page of records, as returned by ``get_list``.
+
+    With ``skip_total=True`` PocketBase does not count: ``total_items`` and
+    ``total_pages`` are ``-1``.
+    """
+
+    page: int
+    per_page: int
+    total_items: int
+    total_pages: int
+    items: list[Record] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Any) -> ListResult:
+        """Build a result from PocketBase's list JSON."""
+        data = data if isinstance(data, Mapping) else {}
+        items = data.get("items")
+        return cls(
+            page=int(data.get("page") or 1),
+            per_page=int(data.get("perPage") or 0),
+            total_items=int(data.get("totalItems", 0)),
+            total_pages=int(data.get("totalPages", 0)),
+            items=[to_record(item) for item in items] if isinstance(items, list) else [],
+        )
+
+
+@dataclass(slots=True)
+class RecordAuthResponse:
+    """The answer of a successful authentication: token, record and extra ``meta``.
+
+    ``meta`` holds the OAuth2 provider data (``isNew``, ``email``, ...) after
+    ``auth_with_oauth2_code``. The token is hidden from ``repr()``.
+    """
+
+    token: str = field(repr=False)
+    record: Record
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> RecordAuthResponse:
+        """Build a response from PocketBase's auth JSON."""
+        data = data if isinstance(data, Mapping) else {}
+        token = data.get("token")
+        meta = data.get("meta")
+        return cls(
+            token=token if isinstance(token, str) else "",
+            record=to_record(data.get("record")),
+            meta=dict(meta) if isinstance(meta, Mapping) else {},
+        )

@@ -1,0 +1,1 @@
+"""pb_ssr_flask: the flask adapter of pb-ssr (work in progress)."""
