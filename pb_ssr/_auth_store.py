@@ -32,12 +32,13 @@ class AuthStore:
         pb.auth_store.is_valid, pb.auth_store.record["email"]
     """
 
-    __slots__ = ("_callbacks", "_claims", "_record", "_token")
+    __slots__ = ("_callbacks", "_claims", "_decoded", "_record", "_token")
 
     def __init__(self, token: str = "", record: Mapping[str, Any] | None = None) -> None:
         self._token = ""
         self._record: Record | None = None
         self._claims: TokenClaims | None = None
+        self._decoded = False
         self._callbacks: list[OnChange] = []
         if token or record:
             self._set(token, record)
@@ -45,7 +46,9 @@ class AuthStore:
     def _set(self, token: str, record: Mapping[str, Any] | None) -> None:
         self._token = token or ""
         self._record = to_record(record) if record is not None else None
-        self._claims = decode_claims(self._token)
+        # Decoded on first use: a per-request client that never asks costs nothing.
+        self._claims = None
+        self._decoded = False
 
     @property
     def token(self) -> str:
@@ -60,6 +63,9 @@ class AuthStore:
     @property
     def claims(self) -> TokenClaims | None:
         """The token's unverified claims, or ``None`` when there is no readable token."""
+        if not self._decoded:
+            self._claims = decode_claims(self._token)
+            self._decoded = True
         return self._claims
 
     @property
@@ -69,12 +75,13 @@ class AuthStore:
         A local check like the JS SDK's: the signature is not verified and a
         revoked token still looks valid. Only PocketBase can tell (``auth_refresh``).
         """
-        return self._claims is not None and not self._claims.is_expired(time.time())
+        claims = self.claims
+        return claims is not None and not claims.is_expired(time.time())
 
     @property
     def is_superuser(self) -> bool:
         """True when the token is a ``_superusers`` auth token."""
-        claims = self._claims
+        claims = self.claims
         if claims is None or claims.type != "auth":
             return False
         if self._record is not None and self._record.collection_name == "_superusers":

@@ -6,6 +6,7 @@ that decides *what* is sent and *how an answer is read* lives here, once.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ class BaseClient:
         self.base_url = _check_base_url(base_url)
         self.auth_store = auth_store if auth_store is not None else AuthStore()
         self.lang = lang
-        self.timeout = _check_timeout(timeout)
+        self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _check_timeout(timeout)
         self.headers: dict[str, str] = dict(headers or {})
         self.before_send = before_send
         self.after_send = after_send
@@ -211,6 +212,7 @@ class BaseClient:
         return f"<{type(self).__name__} {self.base_url!r} auth={self.auth_store!r}>"
 
 
+@functools.lru_cache(maxsize=64)
 def _check_base_url(base_url: str) -> str:
     if not isinstance(base_url, str) or not base_url:
         raise ValueError("base_url must be PocketBase's address, e.g. 'http://127.0.0.1:8090'.")
