@@ -16,13 +16,24 @@ from ._auth_store import AuthStore as AuthStore
 from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
+from ._config import ConfigurationError as ConfigurationError
+from ._config import Settings as Settings
+from ._cookie import CookieCodec as CookieCodec
+from ._cookie import CookieUpdate as CookieUpdate
 from ._errors import ClientResponseError as ClientResponseError
+from ._errors import PocketBaseUnavailable as PocketBaseUnavailable
+from ._forwarding import forward_headers as forward_headers
+from ._forwarding import resolve_client_ip as resolve_client_ip
 from ._filter import build_filter as build_filter
 from ._pool import aclose_default_pool as aclose_default_pool
 from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult
 from ._records import Record as Record
 from ._records import RecordAuthResponse as RecordAuthResponse
+from ._service import ServiceClient as ServiceClient
+from ._session import RequestSession as RequestSession
+from ._session import SessionManager as SessionManager
+from ._session import SessionResult as SessionResult
 from ._shared import RecordSubscription as RecordSubscription
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import decode_claims as decode_claims
@@ -34,14 +45,25 @@ __all__ = [
     "AsyncPocketBase",
     "AuthStore",
     "ClientResponseError",
+    "ConfigurationError",
+    "CookieCodec",
+    "CookieUpdate",
     "ListResult",
     "PocketBase",
+    "PocketBaseUnavailable",
     "Record",
     "RecordAuthResponse",
     "RecordSubscription",
+    "RequestSession",
+    "ServiceClient",
+    "SessionManager",
+    "SessionResult",
+    "Settings",
     "TokenClaims",
     "aclose_default_pool",
     "build_filter",
     "close_default_pool",
     "decode_claims",
+    "forward_headers",
+    "resolve_client_ip",
 ]

@@ -4,8 +4,11 @@
 
     Exception
     └── ClientResponseError       every failed request, like the JS SDK's
-                                  ``status == 0``: no answer (refused, timeout, DNS)
-                                  ``status >= 400``: PocketBase said no
+        │                         ``status == 0``: no answer (refused, timeout, DNS)
+        │                         ``status >= 400``: PocketBase said no
+        └── PocketBaseUnavailable a session could not confirm its token because
+                                  PocketBase is down (``ON_BACKEND_ERROR = "raise"``);
+                                  the adapters answer 503
 
 Bad *untrusted* input (a tampered cookie, a garbage token) never raises: it
 turns into an anonymous request. Misuse of the API raises ``TypeError`` or
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["ClientResponseError"]
+__all__ = ["ClientResponseError", "PocketBaseUnavailable"]
 
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 
@@ -152,3 +155,22 @@ def _rebuild(
     url: str, status: int, response: dict[str, Any], is_abort: bool
 ) -> ClientResponseError:
     return ClientResponseError(url=url, status=status, response=response, is_abort=is_abort)
+
+
+class PocketBaseUnavailable(ClientResponseError):
+    """PocketBase could not confirm the session's token (down, timing out, 5xx).
+
+    Raised by the session only with ``ON_BACKEND_ERROR = "raise"``; the Django
+    and Flask adapters turn it into a 503 page. The auth cookie is kept.
+    """
+
+    @classmethod
+    def from_error(cls, exc: ClientResponseError) -> PocketBaseUnavailable:
+        """Wrap the failed ``auth-refresh`` error."""
+        return cls(
+            url=exc.url,
+            status=exc.status,
+            response=exc.response,
+            is_abort=exc.is_abort,
+            original_error=exc.original_error or exc,
+        )

@@ -60,13 +60,16 @@ _CONNECT_EVENT = "PB_CONNECT"
 class ServerSentEvent:
     """One decoded server-sent event."""
 
+    #: The event name (``event:`` field), ``"message"`` when none was given.
     event: str = "message"
+    #: The ``data:`` lines joined with ``"\n"``.
     data: str = ""
+    #: The last event id seen on the stream (``id:`` field).
     id: str = ""
 
 
 class SSEDecoder:
-    """Turn the lines of an ``text/event-stream`` body into :class:`ServerSentEvent`.
+    """Turn the lines of a ``text/event-stream`` body into :class:`ServerSentEvent`.
 
     Feed it every line, without its line ending; a blank line completes an
     event (WHATWG HTML, "Interpreting an event stream")::
@@ -85,13 +88,13 @@ class SSEDecoder:
     def decode(self, line: str) -> ServerSentEvent | None:
         """Consume one line; return the event it completes, if any."""
         if not line:
-            if not self._data and not self._event:
-                self._id = ""
-                return None
-            event = ServerSentEvent(
-                event=self._event or "message", data="\n".join(self._data), id=self._id
-            )
-            self._event, self._data, self._id = "", [], ""
+            event = None
+            # The spec dispatches nothing for a block without data lines.
+            if self._data:
+                event = ServerSentEvent(
+                    event=self._event or "message", data="\n".join(self._data), id=self._id
+                )
+            self._event, self._data = "", []
             return event
         if line.startswith(":"):
             return None  # a comment (keep-alive)
@@ -288,9 +291,15 @@ class RealtimeService(_RealtimeBase):
 
     The first :meth:`subscribe` opens the event stream on a daemon thread;
     listeners run on that thread, so keep them short and thread-safe. The
-    stream uses the client's headers and auth, and closes when the last topic
-    is unsubscribed or the client is closed. Usually reached through
-    ``pb.collection(name).subscribe(...)``.
+    stream closes when the last topic is unsubscribed or the client is closed.
+    Usually reached through ``pb.collection(name).subscribe(...)``.
+
+    The stream request carries the client's ``headers`` and passes its
+    ``before_send`` hook like every other request: PocketBase only accepts a
+    subscribe from the address that connected, so a forwarded client address
+    must be the same on both. PocketBase also pins the auth of the first
+    subscribe to the connection; a later one as another user (or as a guest)
+    gets a 403, so :meth:`close` and subscribe again after a login change.
 
     :param client: the owning client.
 
@@ -322,7 +331,9 @@ class RealtimeService(_RealtimeBase):
         connects and waits up to :attr:`connect_timeout` seconds.
 
         :param topic: e.g. ``"messages/*"``, ``"messages/RECORD_ID"``, with an
-            optional ``?options=`` suffix.
+            optional ``?options=`` suffix. ``"PB_CONNECT"`` is called with
+            ``{"clientId": ...}`` after each (re)connection has been subscribed:
+            events fired while reconnecting are lost, so reload what matters.
         :param listener: receives the topic and the decoded event data. What it
             raises is logged to ``pb_ssr.realtime`` and ignored.
         :returns: a function that removes this listener again.
@@ -532,8 +543,7 @@ class RealtimeService(_RealtimeBase):
                         self._client_id = str(client_id or event.id)
                         self._changed.notify_all()
                     subscribed = self._submit()
-                else:
-                    self._dispatch(event)
+                self._dispatch(event)
                 if conn.stop.is_set():
                     break
         finally:
@@ -568,7 +578,8 @@ class AsyncRealtimeService(_RealtimeBase):
     The first :meth:`subscribe` starts a task on the running event loop that
     reads the event stream and calls the listeners; a listener may also return
     an awaitable, which the reader awaits before the next event. Usually
-    reached through ``await pb.collection(name).subscribe(...)``.
+    reached through ``await pb.collection(name).subscribe(...)``. Headers,
+    hooks and auth work as described for :class:`RealtimeService`.
 
     :param client: the owning client.
 
@@ -596,7 +607,9 @@ class AsyncRealtimeService(_RealtimeBase):
         connects and waits up to :attr:`connect_timeout` seconds.
 
         :param topic: e.g. ``"messages/*"``, ``"messages/RECORD_ID"``, with an
-            optional ``?options=`` suffix.
+            optional ``?options=`` suffix. ``"PB_CONNECT"`` is called with
+            ``{"clientId": ...}`` after each (re)connection has been subscribed:
+            events fired while reconnecting are lost, so reload what matters.
         :param listener: receives the topic and the decoded event data. What it
             raises is logged to ``pb_ssr.realtime`` and ignored.
         :returns: a coroutine function that removes this listener again.
@@ -777,8 +790,7 @@ class AsyncRealtimeService(_RealtimeBase):
                     self._client_id = str(client_id or event.id)
                     self._notify()
                     subscribed = await self._submit()
-                else:
-                    await self._dispatch(event)
+                await self._dispatch(event)
                 if self._task is not task:
                     break
         finally:

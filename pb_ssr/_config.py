@@ -1,0 +1,214 @@
+"""pb-ssr's one settings object, validated on load.
+
+Django reads it from ``settings.POCKETBASE`` (a dict), Flask from
+``app.config["POCKETBASE_<KEY>"]``; both end up in :meth:`Settings.from_mapping`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from ._base import _check_base_url
+
+__all__ = ["ConfigurationError", "Settings"]
+
+CookieFormat = Literal["signed", "js-sdk"]
+BackendErrorPolicy = Literal["keep", "anonymous", "raise"]
+SameSite = Literal["Lax", "Strict", "None"]
+
+#: The auth record fields kept in the cookie by default: enough to render a
+#: header ("signed in as ...") while PocketBase is unreachable, nothing more.
+DEFAULT_RECORD_FIELDS = (
+    "id",
+    "collectionId",
+    "collectionName",
+    "email",
+    "name",
+    "username",
+    "verified",
+    "avatar",
+)
+
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = _COOKIE_NAME
+
+
+class ConfigurationError(ValueError):
+    """A pb-ssr setting is missing or invalid; the message names the key and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated pb-ssr configuration. Build it with :meth:`from_mapping`.
+
+    Every key, its default and meaning is listed in the README's configuration table.
+    """
+
+    #: PocketBase's address as the app server reaches it (``http://127.0.0.1:8090``).
+    URL: str
+    #: Name of the auth cookie.
+    COOKIE_NAME: str = "pb_auth"
+    #: Send the cookie over HTTPS only. Turn off only for plain-http local development.
+    COOKIE_SECURE: bool = True
+    #: ``Lax`` lets the cookie ride on the OAuth2 redirect back to the site.
+    COOKIE_SAMESITE: SameSite = "Lax"
+    #: Cookie domain; ``None`` means the exact host that set it.
+    COOKIE_DOMAIN: str | None = None
+    #: Cookie path.
+    COOKIE_PATH: str = "/"
+    #: ``"signed"`` (itsdangerous, default) or ``"js-sdk"`` (the JS SDK's unsigned format).
+    COOKIE_FORMAT: CookieFormat = "signed"
+    #: Auth record fields stored in the cookie next to the token.
+    RECORD_FIELDS: tuple[str, ...] = DEFAULT_RECORD_FIELDS
+    #: Seconds a token confirmed by PocketBase is trusted without asking again.
+    VALIDATE_TTL: float = 60.0
+    #: Renew the token (and rewrite the cookie) once it has less than this many seconds left.
+    REFRESH_WITHIN: float = 2 * 86400.0
+    #: What to do when PocketBase cannot confirm a token: ``keep``, ``anonymous`` or ``raise``.
+    ON_BACKEND_ERROR: BackendErrorPolicy = "keep"
+    #: Header that carries the end user's address to PocketBase; ``None`` turns it off.
+    CLIENT_IP_HEADER: str | None = "X-Forwarded-For"
+    #: Proxies (IPs or CIDRs) whose ``X-Forwarded-For`` entries are believed.
+    TRUSTED_PROXIES: tuple[str, ...] = ()
+    #: Per-request timeout to PocketBase, in seconds.
+    TIMEOUT: float = 10.0
+    #: The auth collection of the sign-in views.
+    AUTH_COLLECTION: str = "users"
+    #: Most tokens remembered by the validation cache (bounds memory).
+    VALIDATE_CACHE_SIZE: int = 10_000
+    #: Superuser email for the service client (default: ``$PB_SUPERUSER_EMAIL``).
+    SUPERUSER_EMAIL: str | None = None
+    #: Superuser password for the service client (default: ``$PB_SUPERUSER_PASSWORD``).
+    SUPERUSER_PASSWORD: str | None = field(default=None, repr=False)
+    #: A pre-issued (impersonation) token for the service client (default: ``$PB_SERVICE_TOKEN``).
+    SERVICE_TOKEN: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """All setting names."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "POCKETBASE") -> Settings:
+        """Validate *mapping* (keys as in the README table) and return the settings.
+
+        :param source: how the user wrote the keys, for error messages
+            (``"POCKETBASE"`` for Django's dict, ``"POCKETBASE_"`` for Flask).
+        :raises ConfigurationError: on a missing ``URL``, an unknown key or a bad value.
+        """
+        if not isinstance(mapping, Mapping):
+            raise ConfigurationError(f"{source} must be a dict of pb-ssr settings.")
+        known = set(cls.keys())
+        unknown = sorted(str(k) for k in mapping if k not in known)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown pb-ssr setting(s) {', '.join(_name(source, k) for k in unknown)}. "
+                f"Known keys: {', '.join(sorted(known))}."
+            )
+        values = dict(mapping)
+        if not values.get("URL"):
+            raise ConfigurationError(
+                f"{_name(source, 'URL')} is required: PocketBase's address, "
+                "e.g. 'http://127.0.0.1:8090'."
+            )
+        env = os.environ
+        values.setdefault("SUPERUSER_EMAIL", env.get("PB_SUPERUSER_EMAIL") or None)
+        values.setdefault("SUPERUSER_PASSWORD", env.get("PB_SUPERUSER_PASSWORD") or None)
+        values.setdefault("SERVICE_TOKEN", env.get("PB_SERVICE_TOKEN") or None)
+        for key in ("RECORD_FIELDS", "TRUSTED_PROXIES"):
+            if key in values:
+                values[key] = _str_tuple(source, key, values[key])
+        try:
+            settings = cls(**values)
+        except TypeError as exc:  # pragma: no cover - keys are checked above
+            raise ConfigurationError(str(exc)) from None
+        settings._validate(source)
+        return settings
+
+    def _validate(self, source: str) -> None:
+        def fail(key: str, why: str) -> None:
+            raise ConfigurationError(f"{_name(source, key)} {why}")
+
+        try:
+            _check_base_url(self.URL)
+        except (ValueError, TypeError):
+            fail("URL", f"must be an http(s) URL such as 'http://127.0.0.1:8090', got {self.URL!r}.")
+        if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):
+            fail("COOKIE_NAME", f"is not a valid cookie name: {self.COOKIE_NAME!r}.")
+        for key in ("COOKIE_SECURE",):
+            if not isinstance(getattr(self, key), bool):
+                fail(key, "must be True or False.")
+        if self.COOKIE_SAMESITE not in get_args(SameSite):
+            fail("COOKIE_SAMESITE", f"must be 'Lax', 'Strict' or 'None', got {self.COOKIE_SAMESITE!r}.")
+        if self.COOKIE_SAMESITE == "None" and not self.COOKIE_SECURE:
+            fail("COOKIE_SAMESITE", "'None' requires COOKIE_SECURE = True (browsers refuse it).")
+        if self.COOKIE_DOMAIN is not None and (
+            not isinstance(self.COOKIE_DOMAIN, str) or not self.COOKIE_DOMAIN
+        ):
+            fail("COOKIE_DOMAIN", "must be a domain string or None.")
+        if not isinstance(self.COOKIE_PATH, str) or not self.COOKIE_PATH.startswith("/"):
+            fail("COOKIE_PATH", "must start with '/'.")
+        if self.COOKIE_FORMAT not in get_args(CookieFormat):
+            fail("COOKIE_FORMAT", f"must be 'signed' or 'js-sdk', got {self.COOKIE_FORMAT!r}.")
+        if "id" not in self.RECORD_FIELDS:
+            fail("RECORD_FIELDS", "must include 'id'.")
+        for key in ("VALIDATE_TTL", "REFRESH_WITHIN"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                fail(key, f"must be a number of seconds >= 0, got {value!r}.")
+        if (
+            isinstance(self.TIMEOUT, bool)
+            or not isinstance(self.TIMEOUT, int | float)
+            or self.TIMEOUT <= 0
+        ):
+            fail("TIMEOUT", f"must be a number of seconds > 0, got {self.TIMEOUT!r}.")
+        if self.ON_BACKEND_ERROR not in get_args(BackendErrorPolicy):
+            fail(
+                "ON_BACKEND_ERROR",
+                f"must be 'keep', 'anonymous' or 'raise', got {self.ON_BACKEND_ERROR!r}.",
+            )
+        if self.CLIENT_IP_HEADER is not None and (
+            not isinstance(self.CLIENT_IP_HEADER, str)
+            or not _HEADER_NAME.match(self.CLIENT_IP_HEADER)
+        ):
+            fail("CLIENT_IP_HEADER", "must be a header name such as 'X-Forwarded-For', or None.")
+        for proxy in self.TRUSTED_PROXIES:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                fail("TRUSTED_PROXIES", f"has {proxy!r}, which is not an IP address or CIDR.")
+        if not isinstance(self.AUTH_COLLECTION, str) or not self.AUTH_COLLECTION:
+            fail("AUTH_COLLECTION", "must be the name of an auth collection.")
+        size = self.VALIDATE_CACHE_SIZE
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            fail("VALIDATE_CACHE_SIZE", f"must be a positive integer, got {size!r}.")
+        if bool(self.SUPERUSER_EMAIL) != bool(self.SUPERUSER_PASSWORD):
+            fail(
+                "SUPERUSER_PASSWORD" if self.SUPERUSER_EMAIL else "SUPERUSER_EMAIL",
+                "must be set together with its pair (email and password).",
+            )
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with *changes*, validated."""
+        settings = dataclasses.replace(self, **changes)
+        settings._validate("POCKETBASE")
+        return settings
+
+
+def _name(source: str, key: str) -> str:
+    return f"{source}{key}" if source.endswith("_") else f"{source}[{key!r}]"
+
+
+def _str_tuple(source: str, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
+        raise ConfigurationError(f"{_name(source, key)} must be a list of strings.")
+    items = tuple(value)
+    if not all(isinstance(v, str) and v for v in items):
+        raise ConfigurationError(f"{_name(source, key)} must be a list of non-empty strings.")
+    return items

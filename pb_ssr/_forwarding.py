@@ -1,0 +1,78 @@
+"""The end user's address, resolved safely and forwarded to PocketBase.
+
+PocketBase's rate limiter keys on the client IP. Behind a server-side app every
+request comes from the app's one address, so the app must tell PocketBase who
+the real user is, in a header PocketBase trusts (``trustedProxy.headers``).
+pb-ssr *sets* that header to the address it resolved; it never passes on what a
+browser sent, which anyone could forge.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from functools import lru_cache
+
+__all__ = ["forward_headers", "resolve_client_ip"]
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=32)
+def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in trusted)
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [v6]:port
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # v4:port
+        value = value.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def resolve_client_ip(
+    remote_addr: str | None,
+    forwarded_for: str | None = None,
+    trusted_proxies: Sequence[str] = (),
+) -> str | None:
+    """Return the end user's IP address, or ``None`` when it cannot be told.
+
+    :param remote_addr: the socket peer as the framework reports it (Django's
+        ``REMOTE_ADDR``; Flask's ``request.remote_addr``, already fixed by
+        ``ProxyFix`` when the app runs behind one).
+    :param forwarded_for: the request's ``X-Forwarded-For`` header.
+    :param trusted_proxies: IPs or CIDRs of your own proxies. Only when the peer is
+        one of them is ``X-Forwarded-For`` read, right to left, skipping further
+        trusted hops; the first untrusted entry is the client.
+    """
+    peer = _parse_ip(remote_addr or "")
+    if peer is None:
+        return None
+    networks = _networks(tuple(trusted_proxies))
+    if not networks or not forwarded_for or not any(peer in n for n in networks):
+        return str(peer)
+    client = peer
+    for entry in reversed(forwarded_for.split(",")):
+        ip = _parse_ip(entry)
+        if ip is None:
+            # A malformed hop: stop at the last address we could vouch for.
+            break
+        client = ip
+        if not any(ip in n for n in networks):
+            break
+    return str(client)
+
+
+def forward_headers(header: str | None, client_ip: str | None) -> dict[str, str]:
+    """Return the header that tells PocketBase the end user's address (or none)."""
+    if not header or not client_ip:
+        return {}
+    return {header: client_ip}
