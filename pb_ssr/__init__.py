@@ -22,9 +22,9 @@ from ._cookie import CookieCodec as CookieCodec
 from ._cookie import CookieUpdate as CookieUpdate
 from ._errors import ClientResponseError as ClientResponseError
 from ._errors import PocketBaseUnavailable as PocketBaseUnavailable
+from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
 from ._forwarding import resolve_client_ip as resolve_client_ip
-from ._filter import build_filter as build_filter
 from ._pool import aclose_default_pool as aclose_default_pool
 from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult

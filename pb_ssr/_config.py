@@ -138,14 +138,19 @@ class Settings:
         try:
             _check_base_url(self.URL)
         except (ValueError, TypeError):
-            fail("URL", f"must be an http(s) URL such as 'http://127.0.0.1:8090', got {self.URL!r}.")
+            fail(
+                "URL", f"must be an http(s) URL such as 'http://127.0.0.1:8090', got {self.URL!r}."
+            )
         if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):
             fail("COOKIE_NAME", f"is not a valid cookie name: {self.COOKIE_NAME!r}.")
         for key in ("COOKIE_SECURE",):
             if not isinstance(getattr(self, key), bool):
                 fail(key, "must be True or False.")
         if self.COOKIE_SAMESITE not in get_args(SameSite):
-            fail("COOKIE_SAMESITE", f"must be 'Lax', 'Strict' or 'None', got {self.COOKIE_SAMESITE!r}.")
+            fail(
+                "COOKIE_SAMESITE",
+                f"must be 'Lax', 'Strict' or 'None', got {self.COOKIE_SAMESITE!r}.",
+            )
         if self.COOKIE_SAMESITE == "None" and not self.COOKIE_SECURE:
             fail("COOKIE_SAMESITE", "'None' requires COOKIE_SECURE = True (browsers refuse it).")
         if self.COOKIE_DOMAIN is not None and (

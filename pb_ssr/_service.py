@@ -112,7 +112,9 @@ class ServiceClient:
                 raise ClientResponseError(
                     url=self.url,
                     status=401,
-                    response={"message": "The pre-issued service token has expired; issue a new one."},
+                    response={
+                        "message": "The pre-issued service token has expired; issue a new one."
+                    },
                 )
             return token
         if claims.seconds_left(time.time()) <= self.renew_within:
@@ -189,7 +191,9 @@ class ServiceClient:
         """Shortcut for ``service.client().collection(name)``."""
         return self.client().collection(name)
 
-    def as_user(self, user_id: str, *, duration: int = 300, collection: str = "users") -> PocketBase:
+    def as_user(
+        self, user_id: str, *, duration: int = 300, collection: str = "users"
+    ) -> PocketBase:
         """Return a client impersonating *user_id*: it sees exactly what that user sees.
 
         The impersonation token is cached and reused for most of its *duration*.

@@ -154,9 +154,7 @@ class SessionManager:
         pending.token, pending.record, pending.claims = token, record, claims
         return pending
 
-    def _settle(
-        self, pending: _Pending, outcome: Outcome
-    ) -> tuple[str, Record | None, bool, bool]:
+    def _settle(self, pending: _Pending, outcome: Outcome) -> tuple[str, Record | None, bool, bool]:
         """Apply the policy: return (token, record, verified, keep_cookie) for the request."""
         claims = pending.claims
         assert claims is not None
@@ -379,7 +377,9 @@ class RequestSession:
         if unchanged:
             return None
         left = claims.seconds_left(time.time())
-        max_age = int(left) if left != float("inf") else int(manager.settings.REFRESH_WITHIN or 86400)
+        max_age = (
+            int(left) if left != float("inf") else int(manager.settings.REFRESH_WITHIN or 86400)
+        )
         return manager.codec.dump(token, record, max_age=max_age)
 
     def __repr__(self) -> str:

@@ -127,7 +127,9 @@ class Validator:
             self.upstream_calls += 1
             return None, future, True
 
-    def _settle(self, key: bytes, future: concurrent.futures.Future[Outcome], outcome: Outcome) -> None:
+    def _settle(
+        self, key: bytes, future: concurrent.futures.Future[Outcome], outcome: Outcome
+    ) -> None:
         outcome = Outcome(
             status=outcome.status,
             record=outcome.record,
@@ -141,7 +143,9 @@ class Validator:
             self._inflight.pop(key, None)
         future.set_result(outcome)
 
-    def _fail(self, key: bytes, future: concurrent.futures.Future[Outcome], exc: BaseException) -> None:
+    def _fail(
+        self, key: bytes, future: concurrent.futures.Future[Outcome], exc: BaseException
+    ) -> None:
         with self._lock:
             self._inflight.pop(key, None)
         future.set_exception(exc)
@@ -182,5 +186,3 @@ class Validator:
 
     def __repr__(self) -> str:
         return f"<Validator ttl={self.ttl} size={len(self)}>"
-
-
