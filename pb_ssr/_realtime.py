@@ -146,6 +146,13 @@ class _Topics:
             del self.by_topic[topic]
         return bool(doomed)
 
+    def remove_topic(self, topic: str) -> bool:
+        """Drop *topic* and its option variants (``topic?options=...``), nothing else."""
+        doomed = [t for t in self.by_topic if t == topic or t.startswith(topic + "?")]
+        for name in doomed:
+            del self.by_topic[name]
+        return bool(doomed)
+
     def listeners(self, topic: str) -> list[Listener]:
         return [r.listener for r in self.by_topic.get(topic, ())]
 
@@ -171,23 +178,17 @@ def _call_listener(listener: Listener, topic: str, data: Any) -> Any:
         return None
 
 
-def _stream_timeout(client: PocketBase | AsyncPocketBase) -> httpx.Timeout:
-    # An SSE stream is silent for minutes between events (PocketBase sends no
-    # keep-alive): no read timeout, but the client's connect/write/pool limits.
-    t = client.timeout
-    return httpx.Timeout(None, connect=t.connect, write=t.write, pool=t.pool)
-
-
-def _stream_spec(client: PocketBase | AsyncPocketBase) -> RequestSpec:
+def _stream_spec(client: PocketBase | AsyncPocketBase, read_timeout: float | None) -> RequestSpec:
     # Built through the client so it carries the same default headers as the
     # subscribe POST: PocketBase binds a realtime client to the *real IP* of its
     # connect request and rejects a subscribe from another one with 400
     # "Invalid realtime client." (the forwarded X-Forwarded-For must match).
+    t = client.timeout
     return RequestSpec(
         "GET",
         _PATH,
         headers={"Accept": "text/event-stream", "Cache-Control": "no-store"},
-        timeout=_stream_timeout(client),
+        timeout=httpx.Timeout(read_timeout, connect=t.connect, write=t.write, pool=t.pool),
     )
 
 
@@ -219,6 +220,12 @@ class _RealtimeBase:
 
     #: Seconds :meth:`subscribe` waits for the connection and the subscribe POST.
     connect_timeout: ClassVar[float] = 10.0
+    #: Read timeout of the event stream, in seconds. PocketBase sends nothing
+    #: between events (no keep-alive) but ends a stream idle for 5 minutes, so a
+    #: longer silence means a dead connection (a vanished host, a NAT that
+    #: forgot us): drop it and reconnect. ``None`` waits forever; raise it if a
+    #: ``OnRealtimeConnectRequest`` hook lengthens PocketBase's idle timeout.
+    read_timeout: ClassVar[float | None] = 330.0
     #: Delays between reconnect attempts; the last one repeats for as long as
     #: topics remain. A successful connection starts the list again.
     reconnect_delays: ClassVar[tuple[float, ...]] = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -259,7 +266,8 @@ class _RealtimeBase:
             is_abort=True,
             response={
                 "message": (
-                    f"The realtime connection was not ready within {self.connect_timeout} s."
+                    f"The realtime connection was not ready within {self.connect_timeout} s; "
+                    "check that PocketBase is reachable, or raise connect_timeout."
                 )
             },
         )
@@ -324,6 +332,12 @@ class RealtimeService(_RealtimeBase):
 
     # -- public API ---------------------------------------------------------------
 
+    @property
+    def topics(self) -> list[str]:
+        """The subscribed topics, in subscription order."""
+        with self._lock:
+            return self._topics.names()
+
     def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
         """Call ``listener(topic, data)`` for every event of *topic*.
 
@@ -369,6 +383,12 @@ class RealtimeService(_RealtimeBase):
         """
         with self._lock:
             emptied = self._topics.remove_prefix(prefix)
+        self._after_removal(emptied)
+
+    def unsubscribe(self, topic: str) -> None:
+        """Remove *topic* (with any ``?options=`` variants) and all its listeners."""
+        with self._lock:
+            emptied = self._topics.remove_topic(topic)
         self._after_removal(emptied)
 
     def close(self) -> None:
@@ -512,7 +532,7 @@ class RealtimeService(_RealtimeBase):
         """Read one connection to its end; return whether it got subscribed."""
         client = self.client
         http = client._http if client._http is not None else sync_pool()
-        request = client._build_request(http, _stream_spec(client))
+        request = client._build_request(http, _stream_spec(client, self.read_timeout))
         if client.before_send is not None:
             replaced = client.before_send(request)
             if inspect.isawaitable(replaced):
@@ -641,6 +661,10 @@ class AsyncRealtimeService(_RealtimeBase):
         """
         await self._after_removal(self._topics.remove_prefix(prefix))
 
+    async def unsubscribe(self, topic: str) -> None:
+        """Remove *topic* (with any ``?options=`` variants) and all its listeners."""
+        await self._after_removal(self._topics.remove_topic(topic))
+
     async def aclose(self) -> None:
         """Drop every subscription and stop the reader task. Safe to call twice."""
         self._topics.by_topic.clear()
@@ -765,7 +789,7 @@ class AsyncRealtimeService(_RealtimeBase):
         """Read one connection to its end; return whether it got subscribed."""
         client = self.client
         http = client._http if client._http is not None else async_pool()
-        request = client._build_request(http, _stream_spec(client))
+        request = client._build_request(http, _stream_spec(client, self.read_timeout))
         if client.before_send is not None:
             replaced = client.before_send(request)
             if inspect.isawaitable(replaced):

@@ -1,9 +1,57 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
+
+from pb_ssr.testing import PocketBaseServer
+
+from .peers import MailSink, OIDCProvider, ignoring_mock_warnings
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     # The async client is asyncio-only (its shared pool is per asyncio loop).
     return "asyncio"
+
+
+# -- real peers for the auth-flow tests (tests/peers.py) --------------------------
+
+
+@pytest.fixture
+def mail_sink() -> Iterator[MailSink]:
+    """An SMTP sink on a free loopback port, stopped after the test."""
+    with MailSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def mail_server(
+    pocketbase_server_factory: Callable[..., PocketBaseServer], mail_sink: MailSink
+) -> PocketBaseServer:
+    """An isolated PocketBase server that mails to ``mail_sink``."""
+    server = pocketbase_server_factory()
+    mail_sink.configure(server)
+    return server
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OIDCProvider]:
+    """An OpenID Connect provider (oidc-provider-mock) on a free loopback port.
+
+    Exchange codes with it inside ``ignoring_mock_warnings()``, as ``oauth_server`` does.
+    """
+    with OIDCProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def oauth_server(
+    pocketbase_server_factory: Callable[..., PocketBaseServer], oidc_provider: OIDCProvider
+) -> Iterator[PocketBaseServer]:
+    """An isolated PocketBase server whose ``users`` accept OAuth2 from ``oidc_provider``."""
+    server = pocketbase_server_factory()
+    oidc_provider.configure_pocketbase(server)
+    # For the whole test: the provider's thread shares this process's warning filters.
+    with ignoring_mock_warnings():
+        yield server

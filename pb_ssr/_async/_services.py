@@ -331,7 +331,7 @@ class AsyncRecordService:
         if topic is None:
             await realtime.unsubscribe_by_prefix(self.collection + "/")
         else:
-            await realtime.unsubscribe_by_prefix(f"{self.collection}/{topic}")
+            await realtime.unsubscribe(f"{self.collection}/{topic}")
 
     # -- auth ----------------------------------------------------------------------
 

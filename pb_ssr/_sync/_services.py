@@ -333,7 +333,7 @@ class RecordService:
         if topic is None:
             realtime.unsubscribe_by_prefix(self.collection + "/")
         else:
-            realtime.unsubscribe_by_prefix(f"{self.collection}/{topic}")
+            realtime.unsubscribe(f"{self.collection}/{topic}")
 
     # -- auth ----------------------------------------------------------------------
 

@@ -263,6 +263,8 @@ class PocketBaseServer:
             return
         self._prepare_root()
         self._upsert_superuser()
+        # `superuser upsert` rotates the superuser's tokenKey: a cached token is dead now.
+        self._token = None
         if self._port is not None:
             # Without this check, another server already on the port (a developer's
             # own PocketBase, say) would answer the health check in our place.
