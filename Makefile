@@ -31,7 +31,7 @@ unasync:
 	$(BIN)/python scripts/unasync.py
 
 demo: $(STAMP)
-	@echo "make demo: not yet -- the Flask chat example lands with issue 5."
+	$(BIN)/python -m example_projects.flask_chat.demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py

@@ -43,6 +43,16 @@ class AuthStore:
         if token or record:
             self._set(token, record)
 
+    @classmethod
+    def _with_claims(
+        cls, token: str, record: Mapping[str, Any] | None, claims: TokenClaims | None
+    ) -> AuthStore:
+        """A store whose token's claims were already decoded (skips a second decode)."""
+        store = cls(token, record)
+        if claims is not None:
+            store._claims, store._decoded = claims, True
+        return store
+
     def _set(self, token: str, record: Mapping[str, Any] | None) -> None:
         self._token = token or ""
         self._record = to_record(record) if record is not None else None

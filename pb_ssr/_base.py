@@ -130,6 +130,10 @@ class BaseClient:
     def _request_headers(self, extra: HeadersArg | None) -> dict[str, str]:
         headers = dict(self.headers)
         if extra:
+            # Header names are case-insensitive: a per-call header replaces the
+            # client's (never a second X-Forwarded-For next to the resolved one).
+            override = {k.lower() for k in extra}
+            headers = {k: v for k, v in headers.items() if k.lower() not in override}
             headers.update(extra)
         lowered = {k.lower() for k in headers}
         if "accept-language" not in lowered and self.lang:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,8 @@ class Settings:
 
     #: PocketBase's address as the app server reaches it (``http://127.0.0.1:8090``).
     URL: str
+    #: PocketBase's address as browsers reach it (file URLs); ``None`` means ``URL``.
+    PUBLIC_URL: str | None = None
     #: Name of the auth cookie.
     COOKIE_NAME: str = "pb_auth"
     #: Send the cookie over HTTPS only. Turn off only for plain-http local development.
@@ -141,6 +144,11 @@ class Settings:
             fail(
                 "URL", f"must be an http(s) URL such as 'http://127.0.0.1:8090', got {self.URL!r}."
             )
+        if self.PUBLIC_URL is not None:
+            try:
+                _check_base_url(self.PUBLIC_URL)
+            except (ValueError, TypeError):
+                fail("PUBLIC_URL", f"must be an http(s) URL or None, got {self.PUBLIC_URL!r}.")
         if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):
             fail("COOKIE_NAME", f"is not a valid cookie name: {self.COOKIE_NAME!r}.")
         for key in ("COOKIE_SECURE",):
@@ -165,12 +173,14 @@ class Settings:
             fail("RECORD_FIELDS", "must include 'id'.")
         for key in ("VALIDATE_TTL", "REFRESH_WITHIN"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            # "not >=" also refuses NaN, which slips through "< 0".
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 fail(key, f"must be a number of seconds >= 0, got {value!r}.")
         if (
             isinstance(self.TIMEOUT, bool)
             or not isinstance(self.TIMEOUT, int | float)
-            or self.TIMEOUT <= 0
+            or not self.TIMEOUT > 0
+            or math.isinf(self.TIMEOUT)
         ):
             fail("TIMEOUT", f"must be a number of seconds > 0, got {self.TIMEOUT!r}.")
         if self.ON_BACKEND_ERROR not in get_args(BackendErrorPolicy):

@@ -151,11 +151,14 @@ class CookieCodec:
         the token is kept and a warning is logged.
         """
         fields = self.settings.RECORD_FIELDS
-        trimmed = {k: record[k] for k in fields if record is not None and k in record}
-        candidates: list[dict[str, Any] | None] = [trimmed]
-        if self.settings.COOKIE_FORMAT == "js-sdk":
-            candidates.append({k: trimmed[k] for k in _JS_SDK_TRIM if k in trimmed})
-        candidates.append({"id": trimmed["id"]} if "id" in trimmed else None)
+        candidates: list[dict[str, Any] | None] = []
+        if record is not None:
+            trimmed = {k: record[k] for k in fields if k in record}
+            candidates.append(trimmed)
+            if self.settings.COOKIE_FORMAT == "js-sdk":
+                candidates.append({k: trimmed[k] for k in _JS_SDK_TRIM if k in trimmed})
+            if "id" in trimmed:
+                candidates.append({"id": trimmed["id"]})
         candidates.append(None)
         for i, rec in enumerate(candidates):
             update = self._update(self._encode(token, rec), max_age, token)

@@ -11,10 +11,14 @@ request, from the per-request :class:`~pb_ssr.AuthStore`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import ssl
 import threading
 import weakref
+from collections.abc import AsyncGenerator
 
+import certifi
 import httpx
 
 __all__ = ["aclose_default_pool", "async_pool", "close_default_pool", "default_limits", "sync_pool"]
@@ -22,9 +26,29 @@ __all__ = ["aclose_default_pool", "async_pool", "close_default_pool", "default_l
 _lock = threading.Lock()
 _sync: httpx.Client | None = None
 _sync_pid = 0
-_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
+_async: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop,
+    tuple[httpx.AsyncClient, AsyncGenerator[None, None], asyncio.Task[None]],
+] = weakref.WeakKeyDictionary()
+_ssl: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One SSL context for every pooled client: building one is the slow part of a client."""
+    global _ssl
+    if _ssl is None:
+        _ssl = ssl.create_default_context(cafile=certifi.where())
+    return _ssl
+
+
+async def _close_at_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    # asyncio.run() (and so Flask's async views, one loop per request) finalises
+    # pending async generators before closing the loop: that is our cue to close
+    # the loop's client instead of leaking its sockets.
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 def default_limits() -> httpx.Limits:
@@ -47,21 +71,29 @@ def sync_pool() -> httpx.Client:
             # trust_env=False: a server-to-PocketBase hop must not silently go
             # through an HTTP_PROXY meant for outbound traffic. Pass your own
             # client to opt in.
-            _sync = httpx.Client(limits=default_limits(), trust_env=False)
+            _sync = httpx.Client(limits=default_limits(), trust_env=False, verify=_ssl_context())
             _sync_pid = os.getpid()
+            # Close keep-alive sockets cleanly at exit instead of leaving them to the GC.
+            atexit.register(_sync.close)
         return _sync
 
 
 def async_pool() -> httpx.AsyncClient:
     """Return the ``httpx.AsyncClient`` of the running event loop, creating it on first use."""
     loop = asyncio.get_running_loop()
-    client = _async.get(loop)
-    if client is None or client.is_closed:
-        with _lock:
-            client = _async.get(loop)
-            if client is None or client.is_closed:
-                client = httpx.AsyncClient(limits=default_limits(), trust_env=False)
-                _async[loop] = client
+    entry = _async.get(loop)
+    if entry is not None and not entry[0].is_closed:
+        return entry[0]
+    with _lock:
+        entry = _async.get(loop)
+        if entry is not None and not entry[0].is_closed:
+            return entry[0]
+        client = httpx.AsyncClient(limits=default_limits(), trust_env=False, verify=_ssl_context())
+        closer = _close_at_shutdown(client)
+        # Start it inside the loop so the loop tracks it (its asyncgen hooks);
+        # the strong reference below keeps it from being finalised early.
+        starter: asyncio.Task[None] = loop.create_task(closer.__anext__())
+        _async[loop] = (client, closer, starter)
     return client
 
 
@@ -78,6 +110,10 @@ async def aclose_default_pool() -> None:
     """Close the running loop's async pool (it is re-created on next use)."""
     loop = asyncio.get_running_loop()
     with _lock:
-        client = _async.pop(loop, None)
-    if client is not None:
+        entry = _async.pop(loop, None)
+    if entry is not None:
+        client, closer, starter = entry
+        if not starter.done():
+            starter.cancel()
         await client.aclose()
+        await closer.aclose()

@@ -69,6 +69,11 @@ class ServiceClient:
                 "PB_SUPERUSER_PASSWORD (or SUPERUSER_EMAIL/SUPERUSER_PASSWORD in the "
                 "pb-ssr settings), or give a pre-issued SERVICE_TOKEN."
             )
+        if token and decode_claims(token) is None:
+            raise ValueError(
+                "The pre-issued service token (SERVICE_TOKEN / PB_SERVICE_TOKEN) is not a "
+                "PocketBase token: copy the whole token, or use superuser credentials."
+            )
         self.url = url
         self._email = email
         self._password = password
@@ -138,8 +143,7 @@ class ServiceClient:
             if current:
                 return current
             pb = PocketBase(self.url, http_client=self.http_client, timeout=self.timeout)
-            assert self._email is not None and self._password is not None
-            pb.collection(_SUPERUSERS).auth_with_password(self._email, self._password)
+            pb.collection(_SUPERUSERS).auth_with_password(*self._credentials())
             return self._store_login(pb)
 
     async def atoken(self) -> str:
@@ -156,9 +160,20 @@ class ServiceClient:
             if current:
                 return current
             pb = AsyncPocketBase(self.url, http_client=self.async_http_client, timeout=self.timeout)
-            assert self._email is not None and self._password is not None
-            await pb.collection(_SUPERUSERS).auth_with_password(self._email, self._password)
+            await pb.collection(_SUPERUSERS).auth_with_password(*self._credentials())
             return self._store_login(pb)
+
+    def _credentials(self) -> tuple[str, str]:
+        if not self._email or not self._password:
+            raise ClientResponseError(
+                url=self.url,
+                status=401,
+                response={
+                    "message": "The service token is unusable and no superuser "
+                    "credentials are configured."
+                },
+            )
+        return self._email, self._password
 
     def invalidate(self) -> None:
         """Forget the cached token (e.g. after a 401); the next call signs in again."""

@@ -189,7 +189,11 @@ class SessionManager:
         if policy == "anonymous":
             # Anonymous for this request, but the cookie stays: PocketBase only blinked.
             return "", None, False, True
-        record = Record(pending.record) if pending.record is not None else None
+        if pending.record is not None:
+            record = Record(pending.record)
+        else:
+            # A token-only cookie (record trimmed away): the claims still say who it is.
+            record = Record({"id": claims.record_id, "collectionId": claims.collection_id})
         return pending.token, record, False, True
 
     def _confirm(self, pending: _Pending, client_ip: str | None) -> Outcome:
@@ -237,6 +241,7 @@ class RequestSession:
         self._store: AuthStore | None = None
         self._keep_cookie = False
         self._cleared = False
+        self._installed: tuple[str, dict[str, Any]] = ("", {})
         self._used = False
         self._client: PocketBase | None = None
         self._async_client: AsyncPocketBase | None = None
@@ -262,7 +267,10 @@ class RequestSession:
         self.verified = verified
         # After a backend failure the cookie is never deleted (unless the view logs out).
         self._keep_cookie = keep_cookie
-        store = AuthStore(token, record)
+        pending = self._begin()
+        store = AuthStore._with_claims(
+            token, record, pending.claims if token and token == pending.token else None
+        )
 
         def on_change(new_token: str, _record: Record | None) -> None:
             if not new_token:
@@ -270,6 +278,7 @@ class RequestSession:
 
         store.on_change(on_change)
         self._store = store
+        self._installed = (token, _trim(record, self.manager))
         return store
 
     def load(self) -> AuthStore:
@@ -340,16 +349,40 @@ class RequestSession:
         """Sign the request out: the cookie is deleted and the cache entry dropped."""
         store = self._store if self._store is not None else self._install("", None, False)
         self._used = True
-        if store.token:
-            self.manager.validator.forget(token_key(store.token))
+        for token in {store.token, self._begin().token}:
+            if token:
+                self.manager.validator.forget(token_key(token))
         store.clear()
 
     # -- the answer ------------------------------------------------------------------------
 
     def finalize(self) -> SessionResult:
         """Return the ``Set-Cookie`` to emit (or none) and the caching advice."""
+        self._remember_record_change()
         cookie = self._cookie_update()
         return SessionResult(cookie=cookie, user_dependent=self._used or cookie is not None)
+
+    def _remember_record_change(self) -> None:
+        # The view changed the confirmed user's record (verified, name...): update the
+        # cached answer, or the next request would restore the stale copy.
+        store = self._store
+        if store is None or not self.verified or not store.token:
+            return
+        token, trimmed = self._installed
+        if store.token != token or _trim(store.record, self.manager) == trimmed:
+            return
+        key = token_key(token)
+        cached = self.manager.validator.cached(key)
+        if cached is not None and cached.status == "valid":
+            self.manager.validator.store(
+                key,
+                Outcome(
+                    status="valid",
+                    record=store.record,
+                    new_token=cached.new_token,
+                    at=cached.at,
+                ),
+            )
 
     def _cookie_update(self) -> CookieUpdate | None:
         manager = self.manager

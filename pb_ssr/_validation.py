@@ -31,6 +31,14 @@ __all__ = ["Outcome", "Validator", "token_key"]
 BACKEND_ERROR_TTL = 5.0
 
 
+#: How many times followers may take over from interrupted leaders before giving up.
+_MAX_HANDOVERS = 5
+
+
+class _LeaderGone(Exception):
+    """The request making the upstream call was cancelled; a follower takes over."""
+
+
 def token_key(token: str) -> bytes:
     """The cache key of a token: its SHA-256 digest."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
@@ -123,6 +131,9 @@ class Validator:
             if future is not None:
                 return None, future, False
             future = concurrent.futures.Future()
+            # RUNNING futures cannot be cancelled: a follower giving up (timeout,
+            # cancelled task) must not cancel the call the others wait for.
+            future.set_running_or_notify_cancel()
             self._inflight[key] = future
             self.upstream_calls += 1
             return None, future, True
@@ -148,7 +159,12 @@ class Validator:
     ) -> None:
         with self._lock:
             self._inflight.pop(key, None)
-        future.set_exception(exc)
+        if isinstance(exc, Exception):
+            future.set_exception(exc)
+        else:
+            # Cancellation or interpreter exit hit the leader, not the followers:
+            # hand over instead of spreading the leader's CancelledError.
+            future.set_exception(_LeaderGone())
 
     def run(self, key: bytes, call: Callable[[], Outcome], *, timeout: float) -> Outcome:
         """Return the outcome for *key*: cached, awaited from a call in flight, or *call()*.
@@ -156,33 +172,47 @@ class Validator:
         :param call: asks PocketBase; must turn its errors into an :class:`Outcome`.
         :param timeout: how long a follower waits for the leader's call.
         """
-        hit, future, leader = self._claim(key)
-        if hit is not None:
-            return hit
-        if leader:
+        for _ in range(_MAX_HANDOVERS):
+            hit, future, leader = self._claim(key)
+            if hit is not None:
+                return hit
+            if leader:
+                try:
+                    outcome = call()
+                except BaseException as exc:
+                    self._fail(key, future, exc)
+                    raise
+                self._settle(key, future, outcome)
             try:
-                outcome = call()
-            except BaseException as exc:
-                self._fail(key, future, exc)
-                raise
-            self._settle(key, future, outcome)
-        return future.result(timeout=timeout)
+                return future.result(timeout=timeout)
+            except _LeaderGone:
+                continue  # the leader was interrupted: one of us takes over
+        raise TimeoutError("token validation kept being interrupted")
 
     async def arun(
         self, key: bytes, call: Callable[[], Awaitable[Outcome]], *, timeout: float
     ) -> Outcome:
         """The asyncio twin of :meth:`run` (shares the cache and in-flight calls)."""
-        hit, future, leader = self._claim(key)
-        if hit is not None:
-            return hit
-        if leader:
+        for _ in range(_MAX_HANDOVERS):
+            hit, future, leader = self._claim(key)
+            if hit is not None:
+                return hit
+            if leader:
+                try:
+                    outcome = await call()
+                except BaseException as exc:
+                    self._fail(key, future, exc)
+                    raise
+                self._settle(key, future, outcome)
             try:
-                outcome = await call()
-            except BaseException as exc:
-                self._fail(key, future, exc)
-                raise
-            self._settle(key, future, outcome)
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=timeout)
+                # shield: a follower timing out or being cancelled leaves the shared
+                # future alone for everybody else.
+                return await asyncio.wait_for(
+                    asyncio.shield(asyncio.wrap_future(future)), timeout=timeout
+                )
+            except _LeaderGone:
+                continue
+        raise TimeoutError("token validation kept being interrupted")
 
     def __repr__(self) -> str:
         return f"<Validator ttl={self.ttl} size={len(self)}>"

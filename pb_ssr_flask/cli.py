@@ -1,0 +1,102 @@
+"""``flask pb ...`` commands: check the PocketBase side, create development users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from pb_ssr import ClientResponseError, PocketBase
+
+__all__ = ["pb_cli"]
+
+pb_cli = AppGroup("pb", help="pb-ssr: check PocketBase, manage development users.")
+
+
+def _state() -> Any:
+    return current_app.extensions["pocketbase"]
+
+
+@pb_cli.command("check")
+def check_command() -> None:
+    """Check connectivity and the PocketBase settings that matter server-side."""
+    state = _state()
+    settings = state.settings
+    problems = 0
+
+    def ok(msg: str) -> None:
+        click.echo(f"  ok    {msg}")
+
+    def warn(msg: str) -> None:
+        nonlocal problems
+        problems += 1
+        click.echo(f"  WARN  {msg}")
+
+    click.echo(f"PocketBase at {settings.URL}")
+    pb = PocketBase(settings.URL, timeout=settings.TIMEOUT)
+    try:
+        pb.health.check()
+    except ClientResponseError as exc:
+        click.echo(f"  FAIL  not reachable: {exc.message}")
+        raise SystemExit(1) from None
+    ok("reachable (/api/health)")
+    try:
+        pb.collection(settings.AUTH_COLLECTION).list_auth_methods()
+        ok(f"auth collection {settings.AUTH_COLLECTION!r} exists")
+    except ClientResponseError as exc:
+        warn(f"auth collection {settings.AUTH_COLLECTION!r}: {exc.message}")
+    try:
+        service = state.service.client()
+        remote: dict[str, Any] = service.send("/api/settings")
+    except (ClientResponseError, ValueError) as exc:
+        click.echo(f"  skip  PocketBase settings (needs superuser credentials): {exc}")
+        raise SystemExit(1 if problems else 0) from None
+    trusted = [h.lower() for h in remote.get("trustedProxy", {}).get("headers") or []]
+    header = settings.CLIENT_IP_HEADER
+    if header is None:
+        warn("CLIENT_IP_HEADER is off: PocketBase sees every user at the app server's IP")
+    elif header.lower() in trusted:
+        ok(f"PocketBase trusts {header} (trustedProxy.headers) for the end user's address")
+    else:
+        warn(
+            f"PocketBase does not trust {header}: set Settings > Application > User IP proxy "
+            f"headers to [{header!r}], or every user shares one rate-limit bucket"
+        )
+    if remote.get("trustedProxy", {}).get("useLeftmostIP"):
+        warn("trustedProxy.useLeftmostIP is on; pb-ssr sets one address, leave it off")
+    limits = remote.get("rateLimits", {})
+    ok(f"rate limits {'enabled' if limits.get('enabled') else 'disabled'}")
+    batch = remote.get("batch", {})
+    state_text = "enabled" if batch.get("enabled") else "disabled (pb.create_batch() gets 403)"
+    ok(f"batch API {state_text}")
+    raise SystemExit(1 if problems else 0)
+
+
+@pb_cli.group("users")
+def users_group() -> None:
+    """Manage auth records (development)."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.password_option()
+@click.option("--name", default="", help="Display name.")
+@click.option("--verified/--unverified", default=True, help="Mark the email as verified.")
+def create_user_command(email: str, password: str, name: str, verified: bool) -> None:
+    """Create a user in the auth collection (uses the service client)."""
+    state = _state()
+    body = {
+        "email": email,
+        "password": password,
+        "passwordConfirm": password,
+        "name": name,
+        "verified": verified,
+    }
+    try:
+        record = state.service.collection(state.settings.AUTH_COLLECTION).create(body)
+    except ClientResponseError as exc:
+        fields = ", ".join(f"{k}: {v.get('message')}" for k, v in exc.data.items())
+        raise click.ClickException(f"{exc.message} {fields}".strip()) from None
+    click.echo(f"created {record['email']} ({record.id})")

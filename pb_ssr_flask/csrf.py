@@ -1,0 +1,196 @@
+"""Signed per-session CSRF tokens for Flask forms (Flask has none of its own).
+
+Each browser session gets a random nonce, kept in ``flask.session`` (the app's
+signed session cookie). A form carries that nonce signed with ``SECRET_KEY``
+(:class:`itsdangerous.URLSafeTimedSerializer`, salt ``"pb_ssr.csrf"``, valid for
+8 hours; ``SECRET_KEY_FALLBACKS`` are accepted so a key rotation breaks no open
+form). A POST, PUT, PATCH or DELETE is accepted only when the token it sends
+matches the nonce of the session that sends it, so a page on another site, which
+cannot read the token, cannot submit the form for the user.
+
+The auth blueprint (:data:`pb_ssr_flask.blueprint.auth_blueprint`) protects its
+own forms and, when registered, makes ``csrf_token()`` a Jinja global. An app
+protects its own forms the same way (without the blueprint, call
+:func:`init_csrf` once to get the Jinja global)::
+
+    from pb_ssr_flask import csrf_protect
+
+    @app.route("/messages", methods=["GET", "POST"])
+    @csrf_protect
+    def messages():
+        ...
+
+.. code-block:: html+jinja
+
+    <form method="post">
+      <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+      ...
+    </form>
+
+JavaScript sends the token in the ``X-CSRFToken`` header instead. A rejected
+request raises :class:`CSRFError`, a ``400 Bad Request`` that an app can render
+its own way with ``@app.errorhandler(CSRFError)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import inspect
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, g, request, session
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.exceptions import BadRequest
+
+__all__ = [
+    "CSRFError",
+    "csrf_protect",
+    "generate_csrf",
+    "init_csrf",
+    "rotate_csrf",
+    "validate_csrf",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The salt of the form tokens: a value signed with the same key for any other
+#: purpose (session cookie, auth cookie) never passes as a CSRF token.
+SALT = "pb_ssr.csrf"
+#: Seconds a form token stays valid.
+MAX_AGE = 8 * 3600
+#: The ``flask.session`` key holding the session's nonce.
+SESSION_KEY = "_pb_ssr_csrf"
+#: The form field that carries the token.
+FIELD_NAME = "csrf_token"
+#: The request header that carries the token (for JavaScript).
+HEADER_NAME = "X-CSRFToken"
+#: The methods that must carry a token.
+PROTECTED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+_RETRY = " Reload the page and submit the form again."
+
+
+class CSRFError(BadRequest):
+    """A state-changing request came without a valid CSRF token (``400 Bad Request``).
+
+    ``description`` says what was wrong; register ``@app.errorhandler(CSRFError)``
+    to render it in the app's own page.
+    """
+
+    description = "The CSRF token is missing or invalid." + _RETRY
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    app = current_app
+    secret = app.config.get("SECRET_KEY")
+    if not secret:
+        raise RuntimeError("CSRF tokens are signed with SECRET_KEY: set app.config['SECRET_KEY'].")
+    # itsdangerous takes keys oldest to newest and signs with the last one.
+    keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), secret]
+    return URLSafeTimedSerializer(keys, salt=SALT)
+
+
+def generate_csrf() -> str:
+    """Return a CSRF token for the current session (also the Jinja ``csrf_token()``).
+
+    The session's nonce is created on first use; every call in one request returns
+    the same token.
+
+    Example::
+
+        return {"csrf_token": generate_csrf()}  # for a JavaScript client
+    """
+    token: str | None = g.get("_pb_ssr_csrf_token")
+    if token is None:
+        nonce = session.get(SESSION_KEY)
+        if not isinstance(nonce, str) or not nonce:
+            nonce = secrets.token_urlsafe(32)
+            session[SESSION_KEY] = nonce
+        token = str(_serializer().dumps(nonce))
+        g._pb_ssr_csrf_token = token
+    return token
+
+
+def _problem(token: object) -> str | None:
+    """Why *token* is not acceptable for this session, or ``None`` when it is."""
+    if not token or not isinstance(token, str):
+        return "The CSRF token is missing."
+    nonce = session.get(SESSION_KEY)
+    if not isinstance(nonce, str) or not nonce:
+        # No form was rendered in this session (or its cookie was lost).
+        return "The CSRF session token is missing."
+    try:
+        value = _serializer().loads(token, max_age=MAX_AGE)
+    except SignatureExpired:
+        return "The CSRF token has expired."
+    except BadData:
+        return "The CSRF token is invalid."
+    # Constant time: the comparison must not tell an attacker how much matched.
+    if not isinstance(value, str) or not hmac.compare_digest(value, nonce):
+        return "The CSRF token does not belong to this session."
+    return None
+
+
+def validate_csrf(token: str | None) -> bool:
+    """Return ``True`` when *token* is a valid, unexpired token of the current session.
+
+    :param token: the token the request sent (form field or header).
+    """
+    return _problem(token) is None
+
+
+def rotate_csrf() -> None:
+    """Start a new nonce, so tokens issued before are no longer accepted.
+
+    The auth views call it on sign-in and sign-out (as Django does on login), so a
+    token planted before the sign-in cannot be used after it.
+    """
+    session.pop(SESSION_KEY, None)
+    g.pop("_pb_ssr_csrf_token", None)
+
+
+def _check() -> None:
+    if request.method not in PROTECTED_METHODS:
+        return
+    token = request.form.get(FIELD_NAME) or request.headers.get(HEADER_NAME)
+    problem = _problem(token)
+    if problem is not None:
+        raise CSRFError(problem + _RETRY)
+
+
+def csrf_protect(view: F) -> F:
+    """Reject POST, PUT, PATCH and DELETE requests that lack a valid CSRF token.
+
+    The token comes from the ``csrf_token`` form field or the ``X-CSRFToken``
+    header. Works on sync and ``async def`` views.
+
+    :raises CSRFError: (a 400) when the token is missing, invalid, expired or from
+        another session.
+    """
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            _check()
+            return await view(*args, **kwargs)
+
+        return cast("F", async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _check()
+        return view(*args, **kwargs)
+
+    return cast("F", wrapper)
+
+
+def init_csrf(app: Flask) -> None:
+    """Make ``csrf_token()`` a Jinja global of *app*.
+
+    Registering the auth blueprint does this; call it yourself only when the app
+    protects forms without the blueprint.
+    """
+    app.add_template_global(generate_csrf, "csrf_token")

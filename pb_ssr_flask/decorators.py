@@ -1,0 +1,73 @@
+"""``login_required`` for sync and async Flask views."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import current_app, jsonify, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from .globals import get_current_user, get_session
+
+__all__ = ["is_safe_next", "login_required"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_safe_next(target: str | None) -> bool:
+    """True when *target* is a path on this site (no scheme, no host, no ``//`` tricks)."""
+    if not target or not isinstance(target, str):
+        return False
+    if any(ch in target for ch in "\\\r\n\t\x00") or not target.startswith("/"):
+        return False
+    if target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return bool(request.is_json or best == "application/json")
+
+
+def _deny() -> Response:
+    if _wants_json():
+        response = jsonify(
+            {"status": 401, "message": "Sign in to continue.", "data": {}},
+        )
+        response.status_code = 401
+        return response
+    state = current_app.extensions["pocketbase"]
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for(state.login_view, next=target))
+
+
+def login_required(view: F) -> F:
+    """Let only signed-in users through; others go to the login page (or get a JSON 401).
+
+    The login endpoint is ``POCKETBASE_LOGIN_VIEW`` (default ``"pb_auth.login"``);
+    ``next`` carries the requested path, which the login view only follows when it
+    stays on this site.
+    """
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if await get_session().auser() is None:
+                return _deny()
+            return await view(*args, **kwargs)
+
+        return cast("F", async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not get_current_user().is_authenticated:
+            return _deny()
+        return view(*args, **kwargs)
+
+    return cast("F", wrapper)

@@ -1,0 +1,471 @@
+"""The validation cache: TTLs, single-flight across threads and asyncio, bounds, hashing."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from pb_ssr import ClientResponseError
+from pb_ssr._validation import BACKEND_ERROR_TTL, Outcome, Validator, token_key
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InUxIiwidHlwZSI6ImF1dGgifQ.c2VjcmV0LXNpZ25hdHVyZQ"
+KEY = token_key(TOKEN)
+WAIT = 10.0
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Upstream:
+    """A stand-in for ``auth-refresh``: counts calls, optionally slow or failing."""
+
+    def __init__(
+        self,
+        outcome: Outcome | None = None,
+        *,
+        delay: float = 0.0,
+        error: BaseException | None = None,
+    ) -> None:
+        self.outcome = outcome or Outcome(status="valid", record=None, new_token="renewed")
+        self.delay = delay
+        self.error = error
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _count(self) -> None:
+        with self._lock:
+            self.calls += 1
+
+    def __call__(self) -> Outcome:
+        self._count()
+        if self.delay:
+            time.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.outcome
+
+    async def acall(self) -> Outcome:
+        self._count()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.outcome
+
+
+def error_outcome(status: int = 0) -> Outcome:
+    return Outcome.from_error(ClientResponseError(status=status))
+
+
+def in_threads(n: int, target: Callable[[], object]) -> list[object]:
+    """Run *target* in *n* threads released together; return results or exceptions."""
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = target()
+        except BaseException as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+# -- single-flight ------------------------------------------------------------------------
+
+
+def test_single_flight_threads() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.3)
+    results = in_threads(100, lambda: v.run(KEY, upstream, timeout=WAIT))
+    assert upstream.calls == 1
+    assert v.upstream_calls == 1
+    assert all(isinstance(r, Outcome) for r in results)
+    # Everybody holds the very same answer.
+    assert len({id(r) for r in results}) == 1
+    assert results[0].status == "valid"  # type: ignore[attr-defined]
+
+
+def test_single_flight_asyncio() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.3)
+
+    async def main() -> list[Outcome]:
+        return await asyncio.gather(
+            *(v.arun(KEY, upstream.acall, timeout=WAIT) for _ in range(100))
+        )
+
+    results = asyncio.run(main())
+    assert upstream.calls == 1
+    assert v.upstream_calls == 1
+    assert len({id(r) for r in results}) == 1
+
+
+@pytest.mark.parametrize("leader", ["thread", "task"])
+def test_single_flight_threads_and_tasks(leader: str) -> None:
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.5)
+    loop = asyncio.new_event_loop()
+    loop_thread = threading.Thread(target=loop.run_forever)
+    loop_thread.start()
+    try:
+
+        async def tasks(n: int) -> list[Outcome]:
+            return await asyncio.gather(
+                *(v.arun(KEY, upstream.acall, timeout=WAIT) for _ in range(n))
+            )
+
+        if leader == "task":
+            first = asyncio.run_coroutine_threadsafe(tasks(1), loop)
+            time.sleep(0.1)  # the task is now in flight
+            async_results = asyncio.run_coroutine_threadsafe(tasks(50), loop)
+            thread_results = in_threads(50, lambda: v.run(KEY, upstream, timeout=WAIT))
+        else:
+            pool = concurrent.futures.ThreadPoolExecutor(1)
+            first = pool.submit(lambda: [v.run(KEY, upstream, timeout=WAIT)])
+            time.sleep(0.1)  # the thread is now in flight
+            async_results = asyncio.run_coroutine_threadsafe(tasks(50), loop)
+            thread_results = in_threads(50, lambda: v.run(KEY, upstream, timeout=WAIT))
+            pool.shutdown()
+        results = first.result(WAIT) + async_results.result(WAIT) + thread_results
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        loop_thread.join(WAIT)
+        loop.close()
+    assert upstream.calls == 1
+    assert v.upstream_calls == 1
+    assert len(results) == 101
+    assert len({id(r) for r in results}) == 1
+
+
+def test_single_flight_per_key() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.2)
+    keys = [token_key(f"token-{i}") for i in range(5)]
+    counter = iter(range(100))
+    lock = threading.Lock()
+
+    def target() -> Outcome:
+        with lock:
+            key = keys[next(counter) % len(keys)]
+        return v.run(key, upstream, timeout=WAIT)
+
+    in_threads(50, target)
+    assert upstream.calls == 5
+    assert v.upstream_calls == 5
+
+
+# -- the cache ---------------------------------------------------------------------------
+
+
+def test_cache_hit_within_ttl_and_miss_after() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    upstream = Upstream()
+    first = v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 1
+    assert first.at == clock.now
+    clock.advance(59.9)
+    assert v.run(KEY, upstream, timeout=WAIT) is first
+    assert v.cached(KEY) is first
+    assert upstream.calls == 1
+    clock.advance(0.2)
+    assert v.cached(KEY) is None
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 2
+    assert v.upstream_calls == 2
+
+
+def test_rejected_outcomes_are_kept_for_the_ttl() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    upstream = Upstream(error_outcome(401))
+    assert v.run(KEY, upstream, timeout=WAIT).status == "rejected"
+    clock.advance(30)
+    assert v.run(KEY, upstream, timeout=WAIT).status == "rejected"
+    assert upstream.calls == 1
+
+
+def test_error_outcomes_are_reused_for_five_seconds_only() -> None:
+    assert BACKEND_ERROR_TTL == 5.0
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    upstream = Upstream(error_outcome(0))
+    assert v.run(KEY, upstream, timeout=WAIT).status == "error"
+    clock.advance(BACKEND_ERROR_TTL - 0.1)
+    assert v.run(KEY, upstream, timeout=WAIT).status == "error"
+    assert upstream.calls == 1
+    clock.advance(0.2)
+    assert v.cached(KEY) is None
+    # PocketBase is back: the next request asks again and gets the real answer.
+    upstream.outcome = Outcome(status="valid")
+    assert v.run(KEY, upstream, timeout=WAIT).status == "valid"
+    assert upstream.calls == 2
+
+
+def test_error_ttl_applies_with_a_short_validate_ttl() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=1, maxsize=100, timer=clock)
+    upstream = Upstream(error_outcome(503))
+    v.run(KEY, upstream, timeout=WAIT)
+    clock.advance(3)
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 1
+    upstream.outcome = Outcome(status="valid")
+    clock.advance(3)
+    v.run(KEY, upstream, timeout=WAIT)
+    clock.advance(0.5)
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 2
+    clock.advance(0.6)
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (401, "rejected"),
+        (403, "rejected"),
+        (404, "rejected"),
+        (0, "error"),
+        (400, "error"),
+        (429, "error"),
+        (500, "error"),
+        (503, "error"),
+    ],
+)
+def test_outcome_classification(status: int, expected: str) -> None:
+    assert error_outcome(status).status == expected
+
+
+def test_ttl_zero_caches_nothing() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=0, maxsize=100, timer=clock)
+    upstream = Upstream()
+    for _ in range(3):
+        v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 3
+    assert len(v) == 0
+    v.store(KEY, Outcome(status="valid", at=clock.now))
+    assert v.cached(KEY) is None
+    # A down PocketBase still costs one call per BACKEND_ERROR_TTL, even with ttl=0.
+    upstream.outcome = error_outcome(0)
+    v.run(KEY, upstream, timeout=WAIT)
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 4
+
+
+def test_ttl_zero_still_single_flights() -> None:
+    v = Validator(ttl=0, maxsize=100)
+    upstream = Upstream(delay=0.3)
+    results = in_threads(30, lambda: v.run(KEY, upstream, timeout=WAIT))
+    assert upstream.calls == 1
+    assert len({id(r) for r in results}) == 1
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 2
+
+
+def test_store_and_forget() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    outcome = Outcome(status="valid", new_token="renewed", at=clock.now)
+    v.store(KEY, outcome)
+    assert v.cached(KEY) is outcome
+    upstream = Upstream()
+    assert v.run(KEY, upstream, timeout=WAIT) is outcome
+    assert upstream.calls == 0
+    v.forget(KEY)
+    assert v.cached(KEY) is None
+    v.forget(KEY)  # forgetting twice is fine
+    v.run(KEY, upstream, timeout=WAIT)
+    assert upstream.calls == 1
+
+
+def test_store_respects_the_outcome_time() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    v.store(KEY, Outcome(status="valid", at=clock.now - 59))
+    assert v.cached(KEY) is not None
+    clock.advance(1)
+    assert v.cached(KEY) is None
+
+
+def test_maxsize_bounds_the_cache() -> None:
+    v = Validator(ttl=60, maxsize=16)
+    upstream = Upstream()
+    for i in range(160):
+        v.run(token_key(f"token-{i}"), upstream, timeout=WAIT)
+        assert len(v) <= 16
+    for i in range(160):
+        v.store(token_key(f"stored-{i}"), Outcome(status="valid", at=time.monotonic()))
+        assert len(v) <= 16
+    assert len(v) == 16
+    assert upstream.calls == 160
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+def test_leader_exception_reaches_followers_and_is_not_cached() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    boom = RuntimeError("boom")
+    upstream = Upstream(delay=0.3, error=boom)
+    results = in_threads(20, lambda: v.run(KEY, upstream, timeout=WAIT))
+    assert upstream.calls == 1
+    assert all(r is boom for r in results)
+    assert v.cached(KEY) is None
+    assert len(v) == 0
+    # Nothing stuck in flight: the next call asks again, and succeeds.
+    upstream.error = None
+    upstream.delay = 0
+    assert v.run(KEY, upstream, timeout=WAIT).status == "valid"
+    assert upstream.calls == 2
+
+
+def test_leader_exception_async() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    boom = RuntimeError("boom")
+    upstream = Upstream(delay=0.2, error=boom)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            *(v.arun(KEY, upstream.acall, timeout=WAIT) for _ in range(20)),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(main())
+    assert upstream.calls == 1
+    assert all(isinstance(r, RuntimeError) and str(r) == "boom" for r in results)
+    assert v.cached(KEY) is None
+    upstream.error = None
+    assert asyncio.run(v.arun(KEY, upstream.acall, timeout=WAIT)).status == "valid"
+    assert upstream.calls == 2
+
+
+def test_follower_timeout() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.5)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    leader = pool.submit(v.run, KEY, upstream, timeout=WAIT)
+    time.sleep(0.1)
+    with pytest.raises(TimeoutError):
+        v.run(KEY, upstream, timeout=0.05)
+    assert leader.result(WAIT).status == "valid"
+    pool.shutdown()
+    assert upstream.calls == 1
+
+
+@pytest.mark.parametrize("how", ["timeout", "cancel"])
+def test_an_async_follower_giving_up_does_not_break_the_others(how: str) -> None:
+    # One request waiting on the shared call times out (or its client disconnects and
+    # the task is cancelled). The leader and the other followers must still get the
+    # answer: giving up must not cancel the shared future under everybody else.
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.5)
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+    leader = pool.submit(v.run, KEY, upstream, timeout=WAIT)
+    time.sleep(0.1)
+    follower = pool.submit(v.run, KEY, upstream, timeout=WAIT)
+
+    async def give_up() -> None:
+        if how == "timeout":
+            with pytest.raises(TimeoutError):
+                await v.arun(KEY, upstream.acall, timeout=0.05)
+        else:
+            task = asyncio.ensure_future(v.arun(KEY, upstream.acall, timeout=WAIT))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(give_up())
+    try:
+        assert leader.result(WAIT).status == "valid"
+        assert follower.result(WAIT).status == "valid"
+    finally:
+        pool.shutdown()
+    assert upstream.calls == 1
+
+
+def test_a_cancelled_async_leader_does_not_cancel_the_followers() -> None:
+    # The leader's request is cancelled mid-call (its client went away). That says
+    # nothing about the token: the other requests waiting on it must not be cancelled
+    # too; one of them asks again (or the call finishes for them).
+    v = Validator(ttl=60, maxsize=100)
+    upstream = Upstream(delay=0.3)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+
+    async def main() -> tuple[object, object]:
+        leader = asyncio.ensure_future(v.arun(KEY, upstream.acall, timeout=WAIT))
+        await asyncio.sleep(0.05)
+        in_thread = pool.submit(v.run, KEY, upstream, timeout=WAIT)
+        in_task = asyncio.ensure_future(v.arun(KEY, upstream.acall, timeout=WAIT))
+        await asyncio.sleep(0.05)
+        leader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await leader
+        task_result = (await asyncio.gather(in_task, return_exceptions=True))[0]
+        try:
+            thread_result: object = in_thread.result(WAIT)
+        except BaseException as exc:
+            thread_result = exc
+        return task_result, thread_result
+
+    try:
+        task_result, thread_result = asyncio.run(main())
+    finally:
+        pool.shutdown()
+    assert isinstance(task_result, Outcome), repr(task_result)
+    assert isinstance(thread_result, Outcome), repr(thread_result)
+    assert upstream.calls <= 2
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def test_keys_are_sha256_digests() -> None:
+    assert token_key(TOKEN) == hashlib.sha256(TOKEN.encode()).digest()
+    assert len(token_key(TOKEN)) == 32
+    assert token_key("a") != token_key("b")
+    # Odd input (lone surrogates from a hostile cookie) still hashes.
+    assert len(token_key("\udcff")) == 32
+
+
+def test_the_raw_token_is_nowhere_in_the_cache() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    renewed = TOKEN + "-renewed"
+    error = ClientResponseError(url="http://pb.test/api/x", status=401)
+    v.run(KEY, lambda: Outcome(status="valid", new_token=renewed), timeout=WAIT)
+    v.run(token_key("other"), lambda: Outcome.from_error(error), timeout=WAIT)
+    v.store(token_key(renewed), Outcome(status="valid", new_token=renewed, at=time.monotonic()))
+    dump = repr(list(v._cache.keys())) + repr(list(v._cache.values())) + repr(v)
+    for secret in (TOKEN, renewed, TOKEN[-20:], TOKEN.encode().hex()):
+        assert secret not in dump
+    assert all(isinstance(k, bytes) and len(k) == 32 for k in v._cache)
+    # The renewed token is available to the code that needs it, just not printed.
+    assert v.cached(KEY).new_token == renewed  # type: ignore[union-attr]
+    assert "renewed" not in repr(v.cached(KEY))
