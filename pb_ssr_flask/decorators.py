@@ -31,7 +31,9 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    # HTML first: "*/*" (curl, most clients) gets the redirect; only a client that
+    # prefers JSON, or sends JSON, gets the 401 body.
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return bool(request.is_json or best == "application/json")
 
 

@@ -177,6 +177,12 @@ def test_login_required_redirects_anonymous_users(app: Flask, path: str) -> None
     assert response.headers["Location"] == f"/auth/login?next={path}?page%3D2"
 
 
+@pytest.mark.parametrize("accept", ["*/*", "text/html,application/xhtml+xml,*/*;q=0.8"])
+def test_login_required_redirects_clients_that_do_not_prefer_json(app: Flask, accept: str) -> None:
+    response = app.test_client().get("/private", headers={"Accept": accept})
+    assert response.status_code == 302
+
+
 @pytest.mark.parametrize("path", ["/private", "/private-async"])
 def test_login_required_answers_json_401(app: Flask, path: str) -> None:
     response = app.test_client().get(path, headers={"Accept": "application/json"})
