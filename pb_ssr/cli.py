@@ -7,11 +7,15 @@ import os
 import secrets
 import signal
 import sys
-import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["main"]
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -28,18 +32,18 @@ def _dev(args: argparse.Namespace) -> int:
         port=args.port,
         root=root,
     )
-    server.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM (service managers, CI) stops as cleanly as Ctrl-C, even mid-start.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
+        server.start()
         print(f"PocketBase {server.url}  (admin UI: {server.url}/_/)")
         print(f"superuser: {email} / {password}")
         print(f"data: {server.data_dir}   Ctrl-C stops it.")
         sys.stdout.flush()
-        while not stop.wait(0.5):
-            if not server.is_running:
-                print("PocketBase exited:\n" + server.log_tail(), file=sys.stderr)
-                return 1
+        while server.is_running:
+            time.sleep(0.5)
+        print("PocketBase exited:\n" + server.log_tail(), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,0 +1,91 @@
+"""`pb-ssr dev`: a development PocketBase that keeps its data and stops cleanly."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("pb-ssr dev did not come up")
+
+
+def run_dev(data: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pb_ssr.cli",
+            "dev",
+            "--migrations",
+            str(ROOT / "example_projects" / "pb_migrations"),
+            "--dir",
+            str(data),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_dev_runs_migrations_keeps_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = run_dev(tmp_path / "pb", port)
+    try:
+        wait_healthy(url, proc)
+        # The migrations ran: the chat's messages collection exists (guests get 200 with
+        # an empty list under its listRule, not a 404).
+        assert httpx.get(url + "/api/collections/messages/records").status_code == 200
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out
+    assert "superuser: admin@example.test / " in out
+    assert f"PocketBase {url}" in out
+    try:
+        httpx.get(url + "/api/health", timeout=1)
+        raise AssertionError("PocketBase still answers after Ctrl-C")
+    except httpx.ConnectError:
+        pass
+    assert (tmp_path / "pb" / "pb_data" / "data.db").exists()
+
+    # A second run reuses the data folder.
+    proc = run_dev(tmp_path / "pb", port)
+    try:
+        wait_healthy(url, proc)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
