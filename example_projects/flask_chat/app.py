@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from example_projects import stats as shared_stats
 from pb_ssr import ClientResponseError
 from pb_ssr_flask import PocketBaseSSR, current_user, login_required, pb
 from pb_ssr_flask.blueprint import auth_blueprint
@@ -86,35 +84,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def compute_stats(user_id: str) -> dict[str, Any]:
-    """Aggregate over every message with the service client (queries run concurrently)."""
-    service = current_app.extensions["pocketbase"].service
-    since = datetime.now(UTC) - timedelta(days=30)
-    client = service.client()
-    messages = client.collection("messages")
-    with ThreadPoolExecutor(3) as pool:
-        all_messages = pool.submit(messages.get_full_list, fields="user,created")
-        recent = pool.submit(
-            messages.get_list,
-            1,
-            1,
-            filter=client.filter("created >= {:since}", since=since),
-        )
-        users = pool.submit(client.collection("users").get_full_list, fields="id,name,email")
-    rows = all_messages.result()
-    names = {u.id: (u.get("name") or u.get("email") or u.id) for u in users.result()}
-    per_user = Counter(r["user"] for r in rows)
-    per_hour = Counter(int(r["created"][11:13]) for r in rows if r.get("created"))
-    total = len(rows)
-    mine = per_user.get(user_id, 0)
-    return {
-        "total": total,
-        "last_30_days": recent.result().total_items,
-        "per_user": [(names.get(uid, uid), n) for uid, n in per_user.most_common(10)],
-        "per_hour": sorted(per_hour.items()),
-        "busiest_hours": [h for h, _ in per_hour.most_common(3)],
-        "my_count": mine,
-        "my_share": (100.0 * mine / total) if total else 0.0,
-    }
+    """The stats page data, aggregated by the app's superuser service client."""
+    return shared_stats.compute_stats(current_app.extensions["pocketbase"].service, user_id)
 
 
 if __name__ == "__main__":  # pragma: no cover

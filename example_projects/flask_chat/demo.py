@@ -10,53 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from pathlib import Path
 
+from example_projects.seed import MIGRATIONS, ROOT, USERS, seed
 from pb_ssr.testing import PocketBaseServer, ServerAPIError
 
-ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = ROOT / "example_projects" / "pb_migrations"
 DATA = ROOT / ".demo"
-
-USERS = [
-    ("alice@example.test", "Alice"),
-    ("bob@example.test", "Bob"),
-    ("carol@example.test", "Carol"),
-]
-LINES = [
-    "Hello from the server side!",
-    "This page was rendered by Flask from PocketBase data.",
-    "The stats page aggregates with the superuser service client.",
-    "Your token lives in an HttpOnly cookie; page scripts cannot read it.",
-    "Try signing in as someone else in a private window.",
-]
-
-
-def seed(server: PocketBaseServer, password: str) -> None:
-    """Create the demo users (with *password*) and some messages, once."""
-    existing = server.api("GET", "/api/collections/users/records", params={"perPage": 100})
-    by_email = {u["email"]: u for u in existing["items"]}
-    ids = []
-    for email, name in USERS:
-        user = by_email.get(email)
-        body = {"password": password, "passwordConfirm": password, "verified": True}
-        if user is None:
-            user = server.api(
-                "POST",
-                "/api/collections/users/records",
-                json={"email": email, "name": name, **body},
-            )
-        else:
-            server.api("PATCH", f"/api/collections/users/records/{user['id']}", json=body)
-        ids.append(user["id"])
-    count = server.api("GET", "/api/collections/messages/records", params={"perPage": 1})
-    if count["totalItems"] == 0:
-        for i in range(15):
-            server.api(
-                "POST",
-                "/api/collections/messages/records",
-                json={"text": LINES[i % len(LINES)], "user": ids[i % len(ids)]},
-            )
 
 
 def main() -> int:

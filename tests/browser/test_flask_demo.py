@@ -11,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from example_projects.flask_chat.app import create_app
-from example_projects.flask_chat.demo import MIGRATIONS, seed
+from example_projects.seed import MIGRATIONS, seed
 from pb_ssr.testing import PocketBaseServer
 
 PASSWORD = "browser-test-password-1"
