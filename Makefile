@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench install clean unasync browser-deps
+.PHONY: test lint typecheck pytest demo demo-django demo-django-asgi bench install clean unasync browser-deps
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
@@ -40,6 +40,12 @@ unasync:
 
 demo: $(STAMP)
 	$(BIN)/python -m example_projects.flask_chat.demo
+
+demo-django: $(STAMP)
+	$(BIN)/python -m example_projects.django_chat.demo
+
+demo-django-asgi: $(STAMP)
+	$(BIN)/python -m example_projects.django_chat.demo --asgi
 
 bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py

@@ -24,6 +24,7 @@ from ._errors import ClientResponseError as ClientResponseError
 from ._errors import PocketBaseUnavailable as PocketBaseUnavailable
 from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
+from ._forwarding import is_local_path as is_local_path
 from ._forwarding import resolve_client_ip as resolve_client_ip
 from ._pool import aclose_default_pool as aclose_default_pool
 from ._pool import close_default_pool as close_default_pool
@@ -65,5 +66,6 @@ __all__ = [
     "close_default_pool",
     "decode_claims",
     "forward_headers",
+    "is_local_path",
     "resolve_client_ip",
 ]

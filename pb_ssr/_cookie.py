@@ -68,6 +68,27 @@ class CookieUpdate:
         """True when this update deletes the cookie."""
         return self.max_age == 0 and self.value == ""
 
+    def set_cookie_kwargs(self) -> dict[str, Any]:
+        """Arguments for ``response.set_cookie(**kwargs)`` (Django and werkzeug alike).
+
+        Deletions go through ``set_cookie`` too: ``delete_cookie`` would drop the
+        HttpOnly/Secure/SameSite attributes on some frameworks.
+        """
+        expires = 0.0 if self.is_delete else self.expires
+        return {
+            "key": self.name,
+            "value": self.value,
+            "max_age": self.max_age,
+            "expires": (
+                email.utils.formatdate(expires, usegmt=True) if expires is not None else None
+            ),
+            "path": self.path,
+            "domain": self.domain,
+            "secure": self.secure,
+            "httponly": self.httponly,
+            "samesite": self.samesite,
+        }
+
     def header(self) -> str:
         """Render the ``Set-Cookie`` header value."""
         parts = [f"{self.name}={self.value}", f"Max-Age={self.max_age}"]

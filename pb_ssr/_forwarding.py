@@ -12,8 +12,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from functools import lru_cache
+from urllib.parse import urlsplit
 
-__all__ = ["forward_headers", "resolve_client_ip"]
+__all__ = ["forward_headers", "is_local_path", "resolve_client_ip"]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -76,3 +77,17 @@ def forward_headers(header: str | None, client_ip: str | None) -> dict[str, str]
     if not header or not client_ip:
         return {}
     return {header: client_ip}
+
+
+def is_local_path(target: str | None) -> bool:
+    """True when *target* is a path on this site: safe to redirect to after sign-in.
+
+    Refuses anything with a scheme or host, protocol-relative ``//host``, and the
+    backslash and control-character tricks browsers normalise into ``//host``.
+    """
+    if not target or not isinstance(target, str) or not target.startswith("/"):
+        return False
+    if target.startswith("//") or any(ch in target for ch in "\\\r\n\t\x00"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

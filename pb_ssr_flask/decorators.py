@@ -6,10 +6,11 @@ import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
+
+from pb_ssr import is_local_path
 
 from .globals import get_current_user, get_session
 
@@ -19,15 +20,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_safe_next(target: str | None) -> bool:
-    """True when *target* is a path on this site (no scheme, no host, no ``//`` tricks)."""
-    if not target or not isinstance(target, str):
-        return False
-    if any(ch in target for ch in "\\\r\n\t\x00") or not target.startswith("/"):
-        return False
-    if target.startswith("//"):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
+    """True when *target* is a path on this site (see :func:`pb_ssr.is_local_path`)."""
+    return is_local_path(target)
 
 
 def _wants_json() -> bool:

@@ -121,28 +121,8 @@ def _after_request(response: Response) -> Response:
     if session is None:
         return response
     result = session.finalize()
-    cookie = result.cookie
-    if cookie is not None:
-        if cookie.is_delete:
-            response.delete_cookie(
-                cookie.name,
-                path=cookie.path,
-                domain=cookie.domain,
-                secure=cookie.secure,
-                httponly=cookie.httponly,
-                samesite=cookie.samesite,
-            )
-        else:
-            response.set_cookie(
-                cookie.name,
-                cookie.value,
-                max_age=cookie.max_age,
-                path=cookie.path,
-                domain=cookie.domain,
-                secure=cookie.secure,
-                httponly=cookie.httponly,
-                samesite=cookie.samesite,
-            )
+    if result.cookie is not None:
+        response.set_cookie(**result.cookie.set_cookie_kwargs())
     if result.user_dependent:
         response.vary.add("Cookie")
         response.cache_control.private = True

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,38 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 20) -> 
     raise AssertionError("pb-ssr dev did not come up")
 
 
+class Output:
+    """Collects a process's stdout in a thread; ``wait_for`` blocks until a line shows up."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line)
+                self._cond.notify_all()
+
+    def wait_for(self, needle: str, timeout: float = 20) -> str:
+        with self._cond:
+            found = self._cond.wait_for(lambda: any(needle in x for x in self.lines), timeout)
+            assert found, "".join(self.lines)
+            return "".join(self.lines)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._thread.join(5)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
 def run_dev(data: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -57,20 +90,20 @@ def test_dev_runs_migrations_keeps_data_and_stops_on_ctrl_c(tmp_path: Path) -> N
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = run_dev(tmp_path / "pb", port)
+    out = Output(proc)
     try:
+        banner = out.wait_for("superuser:")
         wait_healthy(url, proc)
         # The migrations ran: the chat's messages collection exists (guests get 200 with
         # an empty list under its listRule, not a 404).
         assert httpx.get(url + "/api/collections/messages/records").status_code == 200
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, out
-    assert "superuser: admin@example.test / " in out
-    assert f"PocketBase {url}" in out
+        out.close()
+    assert proc.returncode == 0, banner
+    assert "superuser: admin@example.test / " in banner
+    assert f"PocketBase {url}" in banner
     try:
         httpx.get(url + "/api/health", timeout=1)
         raise AssertionError("PocketBase still answers after Ctrl-C")
@@ -80,12 +113,11 @@ def test_dev_runs_migrations_keeps_data_and_stops_on_ctrl_c(tmp_path: Path) -> N
 
     # A second run reuses the data folder.
     proc = run_dev(tmp_path / "pb", port)
+    out = Output(proc)
     try:
-        wait_healthy(url, proc)
+        out.wait_for("superuser:")
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out.close()
     assert proc.returncode == 0

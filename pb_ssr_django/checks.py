@@ -1,0 +1,182 @@
+"""System checks (``manage.py check``), registered by the app config's ``ready()``.
+
+==============  ===========  ===============================================================
+id              when         what
+==============  ===========  ===============================================================
+pb_ssr.E001     always       ``settings.POCKETBASE`` is missing or invalid (no ``URL``, an
+                             unknown key, a bad value) or ``SECRET_KEY`` is missing
+pb_ssr.E002     always       ``PocketBaseMiddleware`` is missing from ``MIDDLEWARE``, or
+                             comes before ``SessionMiddleware`` or ``CsrfViewMiddleware``
+pb_ssr.W001     ``--deploy`` ``COOKIE_SECURE`` is off: the auth cookie also travels over http
+pb_ssr.W002     ``--deploy`` ``COOKIE_SAMESITE`` is ``"None"``: cross-site requests carry it
+pb_ssr.W003     ``--deploy`` PocketBase did not answer ``/api/health`` within a few seconds
+==============  ===========  ===============================================================
+
+``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
+and its autoreloader never wait for it, ``manage.py check --deploy`` runs it. All
+checks carry the ``pb_ssr`` tag (``manage.py check --tag pb_ssr``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.checks import Error, Tags, Warning, register  # type: ignore[import-untyped]
+from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.utils.module_loading import import_string  # type: ignore[import-untyped]
+
+from pb_ssr import ClientResponseError, PocketBase, Settings
+
+from .conf import get_config
+
+__all__ = [
+    "TAG",
+    "W001",
+    "W002",
+    "check_cookie_samesite",
+    "check_cookie_secure",
+    "check_middleware",
+    "check_pocketbase_reachable",
+    "check_settings",
+]
+
+#: The tag of every pb-ssr check.
+TAG = "pb_ssr"
+#: Seconds the reachability check (W003) waits for PocketBase.
+HEALTH_TIMEOUT = 3.0
+
+_MIDDLEWARE = "pb_ssr_django.middleware.PocketBaseMiddleware"
+_SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+_CSRF = "django.middleware.csrf.CsrfViewMiddleware"
+
+W001 = Warning(
+    "POCKETBASE['COOKIE_SECURE'] is False: browsers send the pb-ssr auth cookie, "
+    "and the PocketBase token in it, over plain http.",
+    hint="Serve the site over HTTPS and remove COOKIE_SECURE (it defaults to True).",
+    id="pb_ssr.W001",
+)
+W002 = Warning(
+    "POCKETBASE['COOKIE_SAMESITE'] is 'None': browsers attach the pb-ssr auth cookie to "
+    "requests that other sites start, which opens the door to cross-site request forgery.",
+    hint="Use 'Lax' (the default; OAuth2 sign-in still works) or 'Strict'.",
+    id="pb_ssr.W002",
+)
+
+
+def _settings_or_none() -> Settings | None:
+    try:
+        return get_config().settings
+    except ImproperlyConfigured:
+        return None  # pb_ssr.E001 reports it
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.E001``: ``settings.POCKETBASE`` (and ``SECRET_KEY``) must be valid."""
+    try:
+        get_config()
+    except ImproperlyConfigured as exc:
+        return [
+            Error(
+                str(exc),
+                hint="See the configuration table of the pb-ssr README for every key.",
+                id="pb_ssr.E001",
+            )
+        ]
+    return []
+
+
+def _matches(path: str, canonical: str) -> bool:
+    if path == canonical:
+        return True
+    try:
+        found = import_string(path)
+        wanted = import_string(canonical)
+    except ImportError:
+        return False
+    return isinstance(found, type) and issubclass(found, wanted)
+
+
+def _index(middleware: list[str], canonical: str) -> int | None:
+    for i, path in enumerate(middleware):
+        if isinstance(path, str) and _matches(path, canonical):
+            return i
+    return None
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.E002``: ``PocketBaseMiddleware`` is installed, after sessions and CSRF."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = _index(middleware, _MIDDLEWARE)
+    if ours is None:
+        return [
+            Error(
+                f"'{_MIDDLEWARE}' is not in MIDDLEWARE, but pb_ssr_django is installed: "
+                "no request has request.pb, and the auth cookie is never written.",
+                hint=f"Add '{_MIDDLEWARE}' to MIDDLEWARE, after SessionMiddleware and "
+                "CsrfViewMiddleware.",
+                id="pb_ssr.E002",
+            )
+        ]
+    errors = []
+    for name, canonical in (("SessionMiddleware", _SESSION), ("CsrfViewMiddleware", _CSRF)):
+        other = _index(middleware, canonical)
+        if other is not None and other > ours:
+            errors.append(
+                Error(
+                    f"'{_MIDDLEWARE}' comes before '{canonical}' in MIDDLEWARE.",
+                    hint=f"Move it after {name}, where Django's AuthenticationMiddleware "
+                    "goes: it is the auth layer, and its sign-in views rely on "
+                    "request.session and on Django's CSRF token.",
+                    id="pb_ssr.E002",
+                )
+            )
+    return errors
+
+
+def check_cookie_secure(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W001`` (deploy): the auth cookie must be ``Secure``."""
+    pb_settings = _settings_or_none()
+    if pb_settings is not None and not pb_settings.COOKIE_SECURE:
+        return [W001]
+    return []
+
+
+def check_cookie_samesite(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W002`` (deploy): the auth cookie must not be ``SameSite=None``."""
+    pb_settings = _settings_or_none()
+    if pb_settings is not None and pb_settings.COOKIE_SAMESITE == "None":
+        return [W002]
+    return []
+
+
+def check_pocketbase_reachable(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W003`` (deploy): PocketBase answers ``/api/health``.
+
+    A warning, not an error: PocketBase may simply start after the app.
+    """
+    pb_settings = _settings_or_none()
+    if pb_settings is None:
+        return []
+    pb = PocketBase(pb_settings.URL, timeout=min(HEALTH_TIMEOUT, pb_settings.TIMEOUT))
+    try:
+        pb.health.check()
+    except ClientResponseError as exc:
+        return [
+            Warning(
+                f"PocketBase at {pb_settings.URL} did not answer /api/health: {exc.message}",
+                hint="Start PocketBase, or fix POCKETBASE['URL'] (the address the app "
+                "server reaches it at).",
+                id="pb_ssr.W003",
+            )
+        ]
+    return []
+
+
+def register_checks() -> None:
+    """Register the checks with Django (the app config's ``ready()`` calls this)."""
+    register(check_settings, TAG)
+    register(check_middleware, TAG)
+    register(check_cookie_secure, TAG, Tags.security, deploy=True)
+    register(check_cookie_samesite, TAG, Tags.security, deploy=True)
+    register(check_pocketbase_reachable, TAG, deploy=True)

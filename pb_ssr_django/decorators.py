@@ -1,0 +1,129 @@
+"""``login_required`` and ``superuser_required`` for sync and ``async def`` views."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.exceptions import PermissionDenied  # type: ignore[import-untyped]
+from django.http import HttpResponseRedirect, JsonResponse, QueryDict  # type: ignore[import-untyped]
+from django.shortcuts import resolve_url  # type: ignore[import-untyped]
+
+from pb_ssr import AuthStore, is_local_path
+
+from .middleware import get_session
+
+__all__ = ["is_safe_path", "login_required", "superuser_required", "wants_json"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The body of the JSON 401 (PocketBase's own error shape).
+UNAUTHORIZED_BODY: dict[str, Any] = {"status": 401, "message": "Sign in to continue.", "data": {}}
+
+
+def is_safe_path(target: str | None) -> bool:
+    """True when *target* is a path on this site (see :func:`pb_ssr.is_local_path`)."""
+    return is_local_path(target)
+
+
+def wants_json(request: Any) -> bool:
+    """True when the client sends JSON or prefers it to HTML (HTML wins ties, ``*/*`` too)."""
+    if request.content_type == "application/json":
+        return True
+    json_type = request.accepted_type("application/json")
+    # Only an explicit application/json (or application/*) counts, not */*.
+    if json_type is None or json_type.main_type == "*":
+        return False
+    html_type = request.accepted_type("text/html")
+    return html_type is None or bool(json_type.quality > html_type.quality)
+
+
+def _deny(request: Any) -> Any:
+    if wants_json(request):
+        return JsonResponse(UNAUTHORIZED_BODY, status=401)
+    login_url = str(resolve_url(settings.LOGIN_URL))
+    parts = urlsplit(login_url)
+    query = QueryDict(parts.query, mutable=True)
+    target = request.get_full_path()
+    # Only ever a path on this site: a request line such as //evil.test/ is not passed on.
+    if is_safe_path(target):
+        query["next"] = target
+    location = parts._replace(query=query.urlencode(safe="/")).geturl()
+    return HttpResponseRedirect(location)
+
+
+def login_required(view: F) -> F:
+    """Let only signed-in users through; others go to ``settings.LOGIN_URL``.
+
+    ``next`` carries the requested path (the sign-in views only follow it when it
+    stays on this site). A client that sends JSON or prefers it to HTML gets a
+    JSON ``401`` instead (``{"status": 401, "message": ..., "data": {}}``).
+
+    Example::
+
+        @login_required
+        def profile(request):
+            return render(request, "profile.html", {"user": request.pb_user})
+
+        @login_required
+        async def feed(request):
+            pb = await request.apb()
+            ...
+    """
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+            if await get_session(request).auser() is None:
+                return _deny(request)
+            return await view(request, *args, **kwargs)
+
+        return cast("F", async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+        if get_session(request).user() is None:
+            return _deny(request)
+        return view(request, *args, **kwargs)
+
+    return cast("F", wrapper)
+
+
+def _is_superuser(store: AuthStore) -> bool:
+    return bool(store.token) and store.is_superuser
+
+
+def superuser_required(view: F) -> F:
+    """Let only a signed-in PocketBase superuser (``_superusers``) through.
+
+    Anonymous visitors are sent to sign in (as with :func:`login_required`);
+    other signed-in users get ``403 Forbidden``.
+    """
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+            session = get_session(request)
+            # auser() first: it marks the response as user-dependent (Vary: Cookie).
+            if await session.auser() is None:
+                return _deny(request)
+            if not _is_superuser(await session.aload()):
+                raise PermissionDenied("Only PocketBase superusers may open this page.")
+            return await view(request, *args, **kwargs)
+
+        return cast("F", async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+        session = get_session(request)
+        if session.user() is None:
+            return _deny(request)
+        if not _is_superuser(session.load()):
+            raise PermissionDenied("Only PocketBase superusers may open this page.")
+        return view(request, *args, **kwargs)
+
+    return cast("F", wrapper)

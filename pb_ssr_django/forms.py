@@ -1,0 +1,101 @@
+"""The forms of the sign-in views (:mod:`pb_ssr_django.views`).
+
+Plain Django forms: they check what can be checked locally (a filled-in field,
+an email address, two equal passwords); PocketBase checks the rest and the views
+put its field errors on the form. Subclass them and set ``form_class`` on a view
+to add fields or change widgets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms  # type: ignore[import-untyped]
+
+__all__ = [
+    "CodeForm",
+    "EmailForm",
+    "LoginForm",
+    "SetPasswordForm",
+    "SignupForm",
+    "VerifyRequestForm",
+]
+
+#: The passwords of a form differ.
+PASSWORDS_DIFFER = "The passwords do not match."
+
+
+def _email_field(autocomplete: str, *, required: bool = True) -> Any:
+    return forms.EmailField(
+        label="Email",
+        required=required,
+        widget=forms.EmailInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+def _password_field(label: str, autocomplete: str) -> Any:
+    # strip=False: a password's spaces are part of it.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+class LoginForm(forms.Form):  # type: ignore[misc]
+    """Email and password."""
+
+    email = _email_field("username")
+    password = _password_field("Password", "current-password")
+
+
+class EmailForm(forms.Form):  # type: ignore[misc]
+    """Just an email address: one-time code and password-reset requests."""
+
+    email = _email_field("email")
+
+
+class VerifyRequestForm(forms.Form):  # type: ignore[misc]
+    """The email to verify; a signed-in user's own address is used instead when left out."""
+
+    email = _email_field("email", required=False)
+
+
+class CodeForm(forms.Form):  # type: ignore[misc]
+    """The one-time code from the mail."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class _PasswordPair(forms.Form):  # type: ignore[misc]
+    def clean(self) -> Any:
+        data = super().clean()
+        password = data.get("password")
+        if password and data.get("password_confirm") not in (None, password):
+            self.add_error("password_confirm", PASSWORDS_DIFFER)
+        return data
+
+
+class SetPasswordForm(_PasswordPair):
+    """A new password, twice (password reset)."""
+
+    password = _password_field("New password", "new-password")
+    password_confirm = _password_field("Repeat the new password", "new-password")
+
+
+class SignupForm(_PasswordPair):
+    """Email, optional name, password twice."""
+
+    email = _email_field("email")
+    name = forms.CharField(
+        label="Name (optional)",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password = _password_field("Password", "new-password")
+    password_confirm = _password_field("Repeat the password", "new-password")
