@@ -88,6 +88,22 @@ from django.utils.http import url_has_allowed_host_and_scheme  # type: ignore[im
 from django.views import View  # type: ignore[import-untyped]
 
 from pb_ssr import ClientResponseError, Settings
+from pb_ssr.messages import (
+    BAD_CODE,
+    BAD_EMAIL,
+    BAD_LINK,
+    BAD_LOGIN,
+    BAD_STATE,
+    CODE_SENT,
+    FINISH_SIGN_IN,
+    NO_CODES,
+    NO_SECOND_FACTOR,
+    OAUTH2_FAILED,
+    RESET_SENT,
+    SIGNUP_FAILED,
+    VERIFY_SENT,
+    auth_failure,
+)
 
 from . import forms
 from .conf import get_config
@@ -122,54 +138,11 @@ OAUTH2_SALT = "pb_ssr_django.oauth2-state"
 MFA_SESSION_KEY = "_pb_ssr_mfa"
 OTP_SESSION_KEY = "_pb_ssr_otp"
 
-#: Wrong email or wrong password (never says which).
-BAD_LOGIN = "Invalid email or password."
-#: PocketBase's rate limiter said no.
-TOO_MANY = "Too many attempts. Please wait a minute and try again."
-#: PocketBase is down or broken.
-UNAVAILABLE = "The sign-in service is unavailable right now. Please try again in a moment."
-#: A sign-up that failed for a reason the user must not learn (a taken email).
-SIGNUP_FAILED = (
-    "We could not create an account with these details. "
-    "If you already have an account, sign in or reset your password."
-)
-#: An email PocketBase would not accept.
-BAD_EMAIL = "Enter a valid email address."
-#: A wrong, used or expired one-time code.
-BAD_CODE = "Invalid or expired code."
-#: One-time codes are not enabled on the auth collection.
-NO_CODES = "Sign-in codes are not available. Sign in with your password instead."
-#: Shown after a code request, whether or not the account exists.
-CODE_SENT = "If an account exists for {email}, we sent it a sign-in code."
-#: Shown after a reset request, whether or not the account exists.
-RESET_SENT = "If an account exists for {email}, we sent it a link to reset the password."
-#: Shown after a verification request, whether or not the account exists.
-VERIFY_SENT = "If an unverified account exists for {email}, we sent it a verification link."
-#: A reset or verification token that PocketBase refused.
-BAD_LINK = "This link is invalid or has expired. Please request a new one."
-#: An OAuth2 callback whose state does not match the one this browser started with.
-BAD_STATE = "This sign-in attempt was not started here or has expired. Please try again."
-#: The provider or PocketBase refused the OAuth2 sign-in.
-OAUTH2_FAILED = "Sign-in with this provider failed. Please try again."
-#: The password half of an OTP-first MFA sign-in.
-FINISH_SIGN_IN = "Enter your password to finish signing in."
-#: MFA needs a code, but one-time codes are off.
-NO_SECOND_FACTOR = "This account needs a second sign-in step that is not available here."
-
 
 class SeeOther(HttpResponseRedirectBase):  # type: ignore[misc]
     """``303 See Other``: the browser follows a form POST with a GET."""
 
     status_code = 303
-
-
-def _failure(exc: ClientResponseError, generic: str) -> tuple[str, int]:
-    """Map a failed PocketBase call to a message the user may see, and a status."""
-    if exc.is_rate_limited:
-        return TOO_MANY, 429
-    if exc.is_server_error:
-        return UNAVAILABLE, 503
-    return generic, 400
 
 
 def _same_email(a: object, b: object) -> bool:
@@ -331,7 +304,7 @@ class AuthView(View):  # type: ignore[misc]
         except ClientResponseError as exc:
             if exc.mfa_id:
                 return self.start_mfa(exc.mfa_id, email, "otp", next_url)
-            message, status = _failure(exc, BAD_CODE)
+            message, status = auth_failure(exc, BAD_CODE)
             return self.render_page(
                 status, form=self.get_form(), email=email, error=message, **context
             )
@@ -374,7 +347,7 @@ class LoginView(AuthView):
         except ClientResponseError as exc:
             if exc.mfa_id:
                 return self.start_mfa(exc.mfa_id, email, "password", next_url)
-            message, status = _failure(exc, BAD_LOGIN)
+            message, status = auth_failure(exc, BAD_LOGIN)
             return self.render_login(form, status, error=message)
         return self.signed_in(next_url)
 
@@ -405,7 +378,7 @@ class SignupView(AuthView):
         try:
             self.users().create(body)
         except ClientResponseError as exc:
-            message, status = _failure(exc, SIGNUP_FAILED)
+            message, status = auth_failure(exc, SIGNUP_FAILED)
             errors = exc.data if status == 400 else {}
             found = _field_errors(
                 form,
@@ -467,7 +440,7 @@ class OTPRequestView(AuthView):
             # PocketBase answers an unknown email with a fake id: nothing to tell apart here.
             otp_id = self.users().request_otp(email)
         except ClientResponseError as exc:
-            message, status = _failure(exc, NO_CODES if exc.is_forbidden else BAD_EMAIL)
+            message, status = auth_failure(exc, NO_CODES if exc.is_forbidden else BAD_EMAIL)
             return self.render_page(status, form=form, error=message)
         self.session[OTP_SESSION_KEY] = {"otp_id": otp_id, "email": email}
         return self.see_other(self.url("otp_verify", next_url=next_url))
@@ -520,7 +493,7 @@ class MFAView(AuthView):
             otp_id = self.users().request_otp(email)
         except ClientResponseError as exc:
             generic = NO_SECOND_FACTOR if exc.is_forbidden else BAD_CODE
-            message, status = _failure(exc, generic)
+            message, status = auth_failure(exc, generic)
             return self.render_page(status, form=None, email=email, error=message, send_failed=True)
         self.session[OTP_SESSION_KEY] = {"otp_id": otp_id, "email": email}
         return None
@@ -566,7 +539,7 @@ class OAuth2StartView(AuthView):
         try:
             methods: dict[str, Any] = self.users().list_auth_methods()
         except ClientResponseError as exc:
-            message, status = _failure(exc, OAUTH2_FAILED)
+            message, status = auth_failure(exc, OAUTH2_FAILED)
             return self.render_login(forms.LoginForm(), status, error=message)
         oauth2 = methods.get("oauth2") or {}
         providers = (oauth2.get("providers") or []) if oauth2.get("enabled") else []
@@ -653,7 +626,7 @@ class OAuth2CallbackView(AuthView):
                 request.build_absolute_uri(self.url("oauth2_callback")),
             )
         except ClientResponseError as exc:
-            message, status = _failure(exc, OAUTH2_FAILED)
+            message, status = auth_failure(exc, OAUTH2_FAILED)
             return self._fail(message, status, next_url)
         return self._delete_state_cookie(self.signed_in(next_url))
 
@@ -679,7 +652,7 @@ class PasswordResetView(AuthView):
         try:
             self.users().request_password_reset(email)
         except ClientResponseError as exc:
-            message, status = _failure(exc, BAD_EMAIL)
+            message, status = auth_failure(exc, BAD_EMAIL)
             return self.render_page(status, form=form, error=message)
         return self.render_page(
             template="pb_ssr/message.html",
@@ -707,7 +680,7 @@ class PasswordResetConfirmView(AuthView):
         try:
             self.users().confirm_password_reset(token, data["password"], data["password_confirm"])
         except ClientResponseError as exc:
-            message, status = _failure(exc, BAD_LINK)
+            message, status = auth_failure(exc, BAD_LINK)
             errors = exc.data if status == 400 else {}
             fields = {"password": "password", "passwordConfirm": "password_confirm"}
             found = _field_errors(form, errors, fields)
@@ -747,7 +720,7 @@ class VerifyRequestView(AuthView):
         try:
             self.users().request_verification(email)
         except ClientResponseError as exc:
-            message, status = _failure(exc, BAD_EMAIL)
+            message, status = auth_failure(exc, BAD_EMAIL)
             return self.render_page(status, form=form, pb_user=user, error=message)
         return self.render_page(
             template="pb_ssr/message.html",
@@ -774,7 +747,7 @@ class VerifyConfirmView(AuthView):
         try:
             self.users().confirm_verification(token)
         except ClientResponseError as exc:
-            message, status = _failure(exc, BAD_LINK)
+            message, status = auth_failure(exc, BAD_LINK)
             return self.render_page(status, token=token, error=message)
         return self.render_page(
             template="pb_ssr/message.html",

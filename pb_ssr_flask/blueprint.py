@@ -89,6 +89,22 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from pb_ssr import ClientResponseError
+from pb_ssr.messages import (
+    BAD_CODE,
+    BAD_EMAIL,
+    BAD_LINK,
+    BAD_LOGIN,
+    BAD_STATE,
+    CODE_SENT,
+    NO_CODES,
+    NOTHING_CHOSEN,
+    OAUTH2_FAILED,
+    PASSWORDS_DIFFER,
+    RESET_SENT,
+    SIGNUP_FAILED,
+    VERIFY_SENT,
+    auth_failure,
+)
 
 from .csrf import csrf_protect, init_csrf, rotate_csrf
 from .decorators import is_safe_next
@@ -116,40 +132,6 @@ _MFA_KEY = "_pb_ssr_mfa"
 _OTP_KEY = "_pb_ssr_otp"
 # Pages whose URL holds a token (or an OAuth2 code): never leak it in a Referer.
 _TOKEN_ENDPOINTS = frozenset({"password_reset_confirm", "verify_confirm", "oauth2_callback"})
-
-#: Wrong email or wrong password (never says which).
-BAD_LOGIN = "Invalid email or password."
-#: PocketBase's rate limiter said no.
-TOO_MANY = "Too many attempts. Please wait a minute and try again."
-#: PocketBase is down or broken.
-UNAVAILABLE = "The sign-in service is unavailable right now. Please try again in a moment."
-#: A sign-up that failed for a reason the user must not learn (a taken email).
-SIGNUP_FAILED = (
-    "We could not create an account with these details. "
-    "If you already have an account, sign in or reset your password."
-)
-#: An email PocketBase would not accept.
-BAD_EMAIL = "Enter a valid email address."
-#: A wrong, used or expired one-time code.
-BAD_CODE = "Invalid or expired code."
-#: One-time codes are not enabled on the auth collection.
-NO_CODES = "Sign-in codes are not available. Sign in with your password instead."
-#: Shown after a code request, whether or not the account exists.
-CODE_SENT = "If an account exists for {email}, we sent it a sign-in code."
-#: Shown after a reset request, whether or not the account exists.
-RESET_SENT = "If an account exists for {email}, we sent it a link to reset the password."
-#: Shown after a verification request, whether or not the account exists.
-VERIFY_SENT = "If an unverified account exists for {email}, we sent it a verification link."
-#: A reset or verification token that PocketBase refused.
-BAD_LINK = "This link is invalid or has expired. Please request a new one."
-#: An OAuth2 callback whose state does not match the one this browser started with.
-BAD_STATE = "This sign-in attempt was not started here or has expired. Please try again."
-#: The provider or PocketBase refused the OAuth2 sign-in.
-OAUTH2_FAILED = "Sign-in with this provider failed. Please try again."
-#: A new password left empty.
-NOTHING_CHOSEN = "Choose a password."
-#: The passwords of a form differ.
-PASSWORDS_DIFFER = "The passwords do not match."
 
 
 @auth_blueprint.record_once
@@ -196,15 +178,6 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
     return render_template(f"pb_ssr/{template}", **context), status
 
 
-def _failure(exc: ClientResponseError, generic: str) -> tuple[str, int]:
-    """Map a failed PocketBase call to a message the user may see, and a status."""
-    if exc.is_rate_limited:
-        return TOO_MANY, 429
-    if exc.is_server_error:
-        return UNAVAILABLE, 503
-    return generic, 400
-
-
 def _flow(key: str) -> dict[str, str] | None:
     value = session.get(key)
     return cast("dict[str, str]", value) if isinstance(value, dict) else None
@@ -247,7 +220,7 @@ def _password_login(email: str, password: str, next_url: str) -> ResponseReturnV
     except ClientResponseError as exc:
         if exc.mfa_id:
             return _start_mfa(exc.mfa_id, email, "password", next_url)
-        message, status = _failure(exc, BAD_LOGIN)
+        message, status = auth_failure(exc, BAD_LOGIN)
         return _render_login(status, error=message, email=email)
     return _signed_in(next_url)
 
@@ -290,7 +263,7 @@ def _verify_code(
     except ClientResponseError as exc:
         if exc.mfa_id:
             return _start_mfa(exc.mfa_id, email, "otp", next_url)
-        message, status = _failure(exc, BAD_CODE)
+        message, status = auth_failure(exc, BAD_CODE)
         return _render(template, status, error=message, email=email)
     return _signed_in(next_url)
 
@@ -371,7 +344,7 @@ def signup() -> ResponseReturnValue:
     try:
         _users().create(body)
     except ClientResponseError as exc:
-        message, status = _failure(exc, SIGNUP_FAILED)
+        message, status = auth_failure(exc, SIGNUP_FAILED)
         data = exc.data if status == 400 else {}
         errors = _field_errors(
             data, {"password": "password", "passwordConfirm": "password_confirm", "name": "name"}
@@ -421,7 +394,7 @@ def otp_request() -> ResponseReturnValue:
         # PocketBase answers an unknown email with a fake id: nothing to tell apart here.
         otp_id = _users().request_otp(email)
     except ClientResponseError as exc:
-        message, status = _failure(exc, NO_CODES if exc.is_forbidden else BAD_EMAIL)
+        message, status = auth_failure(exc, NO_CODES if exc.is_forbidden else BAD_EMAIL)
         return _render("otp_request.html", status, error=message, email=email)
     session[_OTP_KEY] = {"otp_id": otp_id, "email": email}
     return _see_other(url_for(".otp_verify", next=next_url))
@@ -470,7 +443,7 @@ def mfa() -> ResponseReturnValue:
                 if exc.is_forbidden
                 else BAD_CODE
             )
-            message, status = _failure(exc, generic)
+            message, status = auth_failure(exc, generic)
             return _render("mfa.html", status, error=message, email=email, send_failed=True)
         session[_OTP_KEY] = {"otp_id": otp_id, "email": email}
         if resend:
@@ -488,7 +461,7 @@ def oauth2_start(provider: str) -> ResponseReturnValue:
     try:
         methods: dict[str, Any] = _users().list_auth_methods()
     except ClientResponseError as exc:
-        message, status = _failure(exc, OAUTH2_FAILED)
+        message, status = auth_failure(exc, OAUTH2_FAILED)
         return _render("login.html", status, error=message, email="")
     oauth2 = methods.get("oauth2") or {}
     providers = (oauth2.get("providers") or []) if oauth2.get("enabled") else []
@@ -554,7 +527,7 @@ def oauth2_callback() -> ResponseReturnValue:
             url_for(".oauth2_callback", _external=True),
         )
     except ClientResponseError as exc:
-        message, status = _failure(exc, OAUTH2_FAILED)
+        message, status = auth_failure(exc, OAUTH2_FAILED)
         return fail(message, status, next_url)
     return _delete_oauth2_cookie(_signed_in(next_url))
 
@@ -574,7 +547,7 @@ def password_reset() -> ResponseReturnValue:
     try:
         _users().request_password_reset(email)
     except ClientResponseError as exc:
-        message, status = _failure(exc, BAD_EMAIL)
+        message, status = auth_failure(exc, BAD_EMAIL)
         return _render("password_reset.html", status, error=message, email=email)
     return _render("message.html", title="Check your email", message=RESET_SENT.format(email=email))
 
@@ -597,7 +570,7 @@ def password_reset_confirm(token: str) -> ResponseReturnValue:
     try:
         _users().confirm_password_reset(token, password, confirm)
     except ClientResponseError as exc:
-        message, status = _failure(exc, BAD_LINK)
+        message, status = auth_failure(exc, BAD_LINK)
         data = exc.data if status == 400 else {}
         fields = {"password": "password", "passwordConfirm": "password_confirm"}
         errors = _field_errors(data, fields)
@@ -630,7 +603,7 @@ def verify_request() -> ResponseReturnValue:
     try:
         _users().request_verification(email)
     except ClientResponseError as exc:
-        message, status = _failure(exc, BAD_EMAIL)
+        message, status = auth_failure(exc, BAD_EMAIL)
         return _render("verify_request.html", status, error=message, email=email)
     return _render(
         "message.html", title="Check your email", message=VERIFY_SENT.format(email=email)
@@ -650,7 +623,7 @@ def verify_confirm(token: str) -> ResponseReturnValue:
     try:
         _users().confirm_verification(token)
     except ClientResponseError as exc:
-        message, status = _failure(exc, BAD_LINK)
+        message, status = auth_failure(exc, BAD_LINK)
         return _render("verify_confirm.html", status, token=token, error=message)
     return _render(
         "message.html", title="Email verified", message="Your email address is verified."

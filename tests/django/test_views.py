@@ -14,18 +14,20 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from pb_ssr.testing import PocketBaseServer, TestUser
-from pb_ssr_django.test import login
-from pb_ssr_django.views import (
+from pb_ssr.messages import (
     BAD_CODE,
     BAD_LINK,
     BAD_LOGIN,
     BAD_STATE,
-    OAUTH2_COOKIE_NAME,
-    OAUTH2_SALT,
     SIGNUP_FAILED,
     TOO_MANY,
     UNAVAILABLE,
+)
+from pb_ssr.testing import PocketBaseServer, TestUser
+from pb_ssr_django.test import login
+from pb_ssr_django.views import (
+    OAUTH2_COOKIE_NAME,
+    OAUTH2_SALT,
 )
 
 from ..peers import MailSink, OIDCProvider, extract_otp, extract_token

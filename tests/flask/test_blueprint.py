@@ -15,16 +15,18 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 from werkzeug.test import TestResponse
 
-from pb_ssr.testing import PocketBaseServer, TestUser
-from pb_ssr_flask import csrf_protect, generate_csrf, validate_csrf
-from pb_ssr_flask.blueprint import (
+from pb_ssr.messages import (
     BAD_CODE,
     BAD_LINK,
     BAD_LOGIN,
     BAD_STATE,
-    OAUTH2_COOKIE_NAME,
     SIGNUP_FAILED,
     TOO_MANY,
+)
+from pb_ssr.testing import PocketBaseServer, TestUser
+from pb_ssr_flask import csrf_protect, generate_csrf, validate_csrf
+from pb_ssr_flask.blueprint import (
+    OAUTH2_COOKIE_NAME,
 )
 from pb_ssr_flask.testing import login
 
