@@ -47,8 +47,16 @@ demo-django: $(STAMP)
 demo-django-asgi: $(STAMP)
 	$(BIN)/python -m example_projects.django_chat.demo --asgi
 
+# Every section against an embedded PocketBase (see bench/run_all.py). `ab` (Debian's
+# apache2-utils) loads the SSR pages; the PyPI `pocketbase` SDK is measured from its
+# own throwaway venv (bench/.peers-venv), never from this one.
 bench: $(STAMP)
-	$(BIN)/python bench/client_overhead.py
+	@$(BIN)/python -c "import gunicorn, matplotlib, uvicorn" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@command -v ab >/dev/null || { \
+		echo "Installing Debian's apache2-utils (ab) for the load benchmark..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq apache2-utils >/dev/null; }
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

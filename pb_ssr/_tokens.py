@@ -7,11 +7,12 @@ So the claims are read for routing and expiry only; PocketBase decides validity.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
+from jwt.utils import base64url_decode
 
 __all__ = ["SUPERUSERS_COLLECTION_ID", "TokenClaims", "decode_claims"]
 
@@ -57,9 +58,18 @@ def decode_claims(token: str | None) -> TokenClaims | None:
     """
     if not token or not isinstance(token, str) or len(token) > 8192:
         return None
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1]:
+        return None
     try:
-        payload: Any = jwt.decode(token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, TypeError):
+        # pyjwt's base64url helper on the two segments we read. jwt.decode() with
+        # verify_signature=False does the same plus per-character checks that cost
+        # ~25 us per page view, for a signature it is told not to verify anyway.
+        header: Any = json.loads(base64url_decode(parts[0]))
+        payload: Any = json.loads(base64url_decode(parts[1]))
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         return None
     if not isinstance(payload, dict):
         return None

@@ -1,0 +1,535 @@
+"""Turn ``bench/results/*.json`` into one table of ratios, a chart and README tables.
+
+``bench/run_all.py`` (``make bench``) calls it after measuring; run it alone to
+redraw from the last figures: ``.venv/bin/python bench/report.py``.
+
+Writes ``bench/results/summary.json`` (every target, its figure and whether it was
+met), ``bench/results/bench.png`` (the chart) and ``bench/results/benchmarks.md``
+(the README's tables, each under the command that produced it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, ROOT
+
+SECTIONS = (
+    "client_overhead",
+    "session_overhead",
+    "auth_check",
+    "ssr_load",
+    "aggregation",
+    "memory",
+)
+
+
+@dataclass
+class Check:
+    section: str
+    measure: str
+    value: str
+    target: str
+    met: bool
+    command: str
+
+
+def load() -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in SECTIONS:
+        path = RESULTS / f"{name}.json"
+        if path.exists():
+            out[name] = json.loads(path.read_text())
+    return out
+
+
+def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
+    out: list[Check] = []
+    if "client_overhead" in r:
+        c = r["client_overhead"]
+        q = c["ratios"]
+        cmd = c["command"]
+        out += [
+            Check(
+                "1 client",
+                "sync pb-ssr / pooled httpx",
+                f"{q['sync_pb_ssr_over_floor']:.2f}",
+                "<= 1.15",
+                q["sync_pb_ssr_over_floor"] <= 1.15,
+                cmd,
+            ),
+            Check(
+                "1 client",
+                "async pb-ssr / pooled httpx",
+                f"{q['async_pb_ssr_over_floor']:.2f}",
+                "<= 1.15",
+                q["async_pb_ssr_over_floor"] <= 1.15,
+                cmd,
+            ),
+            Check(
+                "1 client",
+                "SDK per request / pb-ssr",
+                f"{q['sdk_per_request_over_pb_ssr']:.1f}x",
+                ">= 10x",
+                q["sdk_per_request_over_pb_ssr"] >= 10,
+                cmd,
+            ),
+        ]
+    if "session_overhead" in r:
+        s = r["session_overhead"]
+        out.append(
+            Check(
+                "1b session",
+                "pb-ssr session / Flask session",
+                f"{s['ratio_pb_ssr_over_flask']:.2f}",
+                "<= 2.0",
+                s["ratio_pb_ssr_over_flask"] <= 2.0,
+                s["command"],
+            )
+        )
+    if "auth_check" in r:
+        a = r["auth_check"]
+        calls = a["auth_refresh_per_views"]["pb_ssr"]
+        ttl = a["ttl_phase"]
+        cmd = a["command"]
+        out += [
+            Check(
+                "2 auth check",
+                "pb-ssr page / no-check page",
+                f"{a['ratios_to_no_check']['pb_ssr']:.2f}",
+                "<= 1.10",
+                a["ratios_to_no_check"]["pb_ssr"] <= 1.10,
+                cmd,
+            ),
+            Check(
+                "2 auth check",
+                f"auth-refresh per {calls['views']} views (code/PB log)",
+                f"{calls['counted']}/{calls['pocketbase_log']}",
+                "1/1",
+                calls["counted"] == 1 and calls["pocketbase_log"] == 1,
+                cmd,
+            ),
+            Check(
+                "2 auth check",
+                f"auth-refresh, TTL 1 s for {ttl['seconds']:.1f} s (code/PB log)",
+                f"{ttl['validator_upstream_calls']}/{ttl['pocketbase_logged_auth_refresh']}",
+                f"one per started second (<= {ttl['expected_at_most']})",
+                int(ttl["seconds"]) <= ttl["validator_upstream_calls"] <= ttl["expected_at_most"]
+                and ttl["pocketbase_logged_auth_refresh"] == ttl["validator_upstream_calls"],
+                cmd,
+            ),
+        ]
+    if "ssr_load" in r:
+        s = r["ssr_load"]
+        for name, per_level in s["per_level"].items():
+            if name in ("direct", "flask-floor"):
+                continue
+            for level, row in sorted(per_level.items(), key=lambda kv: int(kv[0])):
+                out.append(
+                    Check(
+                        "3 SSR page",
+                        f"{name} req/s / PocketBase, c={level}",
+                        f"{row['ratio']['rps']:.2f} ({row['errors']} errors)",
+                        ">= 0.50, 0 errors",
+                        row["ratio"]["rps"] >= 0.5 and row["errors"] == 0,
+                        s["command"],
+                    )
+                )
+    if "aggregation" in r:
+        g = r["aggregation"]
+        q = g["ratios_to_slowest_single"]
+        for name, against in (("thread_pool", "query"), ("async_gather", "async query")):
+            out.append(
+                Check(
+                    "4 aggregation",
+                    f"K={g['k']} {name} / slowest {against}",
+                    f"{q[name]:.2f}",
+                    "<= 1.30",
+                    q[name] <= 1.3,
+                    g["command"],
+                )
+            )
+    if "memory" in r:
+        m = r["memory"]
+        for w in m["workers"].values():
+            out.append(
+                Check(
+                    "5 memory",
+                    f"cache len, VALIDATE_CACHE_SIZE={w['cache_size_setting']}",
+                    str(w["cache_len"]),
+                    f"<= {w['cache_size_setting']}",
+                    w["cache_len"] <= w["cache_size_setting"],
+                    m["command"],
+                )
+            )
+            growth = (w["rss_after_all_kib"] - w["rss_after_one_view_kib"]) / 1024
+            out.append(
+                Check(
+                    "5 memory",
+                    f"RSS growth over {w['views']} views, size {w['cache_size_setting']}",
+                    f"{growth:.1f} MiB",
+                    "<= 10 MiB",
+                    growth <= 10,
+                    m["command"],
+                )
+            )
+    return out
+
+
+def print_summary(found: list[Check]) -> None:
+    print("pb-ssr benchmarks: every target, side by side (medians of interleaved runs)")
+    print(f"{'section':<14}{'measure':<50}{'value':>16}  {'target':<30}result")
+    for c in found:
+        print(
+            f"{c.section:<14}{c.measure:<50}{c.value:>16}  "
+            f"{c.target:<30}{'met' if c.met else 'MISSED'}"
+        )
+    commands = sorted({c.command for c in found})
+    print("commands: " + "; ".join(commands))
+
+
+def chart(r: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5), dpi=72)
+    fig.suptitle("pb-ssr benchmarks (make bench): medians, 2-core machine, loopback PocketBase")
+
+    ax = axes[0][0]
+    if "client_overhead" in r:
+        s = r["client_overhead"]["sync"]
+        names = [
+            ("pb_ssr", "pb-ssr"),
+            ("httpx_pooled", "pooled httpx"),
+            ("sdk_shared_header", "SDK shared"),
+            ("httpx_new", "new httpx.Client"),
+            ("sdk_per_request", "SDK per request"),
+        ]
+        values = [s[k]["median_ms"] for k, _ in names]
+        ax.barh([label for _, label in names], values, color=["C0", "C7", "C1", "C7", "C3"])
+        ax.set_xscale("log")
+        ax.set_xticks([0.5, 1, 2, 5, 10, 20, 50], ["0.5", "1", "2", "5", "10", "20", "50"])
+        ax.minorticks_off()
+        ax.set_xlabel("ms per request (log)")
+        ax.set_title("1. list of 10, one request")
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
+
+    ax = axes[0][1]
+    if "auth_check" in r:
+        a = r["auth_check"]
+        keys = [("no_check", "no check"), ("pb_ssr", "pb-ssr"), ("js_sdk_recipe", "JS SDK recipe")]
+        values = [a["latency"][k]["median_ms"] for k, _ in keys]
+        calls = [a["auth_refresh_per_views"][k]["counted"] for k, _ in keys]
+        ax.bar([label for _, label in keys], values, color=["C7", "C0", "C3"])
+        ax.set_ylabel("ms per page view")
+        ax.set_title("2. auth check per page (auth-refresh calls / 1000 views)")
+        for i, (v, n) in enumerate(zip(values, calls, strict=True)):
+            ax.text(i, v, f"{v:.2f} ms\n{n} calls", ha="center", va="bottom", fontsize=8)
+        ax.set_ylim(0, max(values) * 1.35)
+
+    ax = axes[0][2]
+    if "ssr_load" in r:
+        s = r["ssr_load"]
+        labels = {"direct": "PocketBase direct", "flask-floor": "Flask by hand (no pb-ssr)"}
+        for name, per_level in s["per_level"].items():
+            levels = sorted(int(c) for c in per_level)
+            ax.plot(
+                levels,
+                [per_level[str(c)]["rps_median"] for c in levels],
+                marker="o",
+                label=labels.get(name, f"{name} (pb-ssr)"),
+                linestyle="--" if name in labels else "-",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(c) for c in levels])
+        ax.minorticks_off()
+        ax.set_xlabel("concurrent users")
+        ax.set_ylabel("requests/s")
+        ax.set_title("3. chat page under load (ab)")
+        top = max(row["rps_median"] for per in s["per_level"].values() for row in per.values())
+        ax.set_ylim(0, top * 1.6)
+        ax.legend(fontsize=7, loc="upper left", ncol=2)
+
+    ax = axes[1][0]
+    if "ssr_load" in r:
+        s = r["ssr_load"]
+        for name, per_level in s["per_level"].items():
+            if name == "direct":
+                continue
+            levels = sorted(int(c) for c in per_level)
+            ax.plot(
+                levels,
+                [per_level[str(c)]["ratio"]["rps"] for c in levels],
+                marker="o",
+                label=name,
+                linestyle="--" if name == "flask-floor" else "-",
+            )
+        ax.axhline(0.5, color="C3", linewidth=1, linestyle=":", label="target 0.5")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(c) for c in levels])
+        ax.minorticks_off()
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("concurrent users")
+        ax.set_ylabel("req/s as a share of PocketBase direct")
+        ax.set_title("3. SSR throughput / direct PocketBase")
+        ax.legend(fontsize=7)
+
+    ax = axes[1][1]
+    if "aggregation" in r:
+        g = r["aggregation"]
+        keys = [k for k in g["latency"] if k.startswith("q")] + [
+            "sequential",
+            "thread_pool",
+            "async_gather",
+        ]
+        values = [g["latency"][k]["median_ms"] for k in keys]
+        colors = ["C7"] * (len(keys) - 3) + ["C3", "C0", "C0"]
+        ax.barh(keys, values, color=colors)
+        ax.set_xlabel("ms per page")
+        ax.set_title(f"4. stats page, K={g['k']} queries")
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.1f}", va="center", fontsize=8)
+
+    ax = axes[1][2]
+    if "memory" in r:
+        m = r["memory"]
+        labels, idle, warm, after = [], [], [], []
+        for w in m["workers"].values():
+            labels.append(f"cache size\n{w['cache_size_setting']}")
+            idle.append(w["rss_idle_kib"] / 1024)
+            warm.append(w["rss_after_one_view_kib"] / 1024)
+            after.append(w["rss_after_all_kib"] / 1024)
+        x = range(len(labels))
+        width = 0.25
+        ax.bar([i - width for i in x], idle, width, label="idle", color="C7")
+        ax.bar(list(x), warm, width, label="after 1 view", color="C1")
+        ax.bar(
+            [i + width for i in x],
+            after,
+            width,
+            label=f"after {m['users'] * m['views_per_user']} views",
+            color="C0",
+        )
+        ax.set_xticks(list(x), labels)
+        ax.set_ylabel("RSS MiB")
+        ax.set_title(f"5. worker memory, {m['users']} users")
+        ax.legend(fontsize=7, loc="lower right")
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def expected_calls(w: dict[str, Any], ttl: float = 60.0) -> str:
+    """Auth-refresh calls to expect: one per user per started TTL period, or one per
+    view when the cache holds fewer tokens than the round-robin set of users (each
+    token is evicted before its user comes back)."""
+    if w["cache_size_setting"] < w["users"]:
+        return f"{w['views']} (cache < users)"
+    periods = math.ceil(w["seconds"] / ttl)
+    return f"{w['users'] * periods} ({w['users']} users x {periods} TTL periods)"
+
+
+def markdown(r: dict[str, dict[str, Any]], found: list[Check]) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add("| section | measure | value | target | result | command |")
+    add("|---|---|---|---|---|---|")
+    for c in found:
+        add(
+            f"| {c.section} | {c.measure} | {c.value} | "
+            f"{c.target} | {'met' if c.met else '**missed**'} | `{c.command}` |"
+        )
+    add("")
+    if "client_overhead" in r:
+        c = r["client_overhead"]
+        add(f"`{c['command']}` ({c['rounds']} interleaved rounds):")
+        add("")
+        add("| case | median ms | min-max ms |")
+        add("|---|---|---|")
+        rows = [
+            ("sync (a) pb-ssr client per request", c["sync"]["pb_ssr"]),
+            ("sync (b) pooled httpx (floor)", c["sync"]["httpx_pooled"]),
+            ("sync (c) new httpx.Client per request", c["sync"]["httpx_new"]),
+            ("sync (d) `pocketbase` SDK per request", c["sync"]["sdk_per_request"]),
+            ("sync (e) `pocketbase` SDK shared, per-call header", c["sync"]["sdk_shared_header"]),
+            (
+                "sync (f) pooled httpx in the SDK's process (control)",
+                c["sync"]["httpx_pooled_peer"],
+            ),
+            ("async (a) pb-ssr client per request", c["async"]["pb_ssr"]),
+            ("async (b) pooled httpx (floor)", c["async"]["httpx_pooled"]),
+        ]
+        for label, row in rows:
+            add(f"| {label} | {row['median_ms']:.3f} | {row['min_ms']:.3f}-{row['max_ms']:.3f} |")
+        add("")
+    if "session_overhead" in r:
+        s = r["session_overhead"]
+        add(f"`{s['command']}` ({s['rounds']} interleaved rounds, µs):")
+        add("")
+        add("| case | median µs | min-max µs |")
+        add("|---|---|---|")
+        for key, label in (
+            ("pb_ssr", "(a) pb-ssr open + user() + finalize()"),
+            ("flask", "(b) Flask open_session, same payload"),
+            ("flask_loads", "(c) Flask serializer.loads only"),
+        ):
+            row = s["overhead"][key]
+            add(
+                f"| {label} | {row['median_ms'] * 1000:.1f} | "
+                f"{row['min_ms'] * 1000:.1f}-{row['max_ms'] * 1000:.1f} |"
+            )
+        views = s["page_views"]
+        add("")
+        add(
+            f"auth-refresh per 1,000 page views of one user: sequential "
+            f"{views['sequential']['validator_upstream_calls']} (PB log "
+            f"{views['sequential']['pocketbase_logged_auth_refresh']}), 16 threads on a cold cache "
+            f"{views['threads_cold']['validator_upstream_calls']} (PB log "
+            f"{views['threads_cold']['pocketbase_logged_auth_refresh']})."
+        )
+        add("")
+    if "auth_check" in r:
+        a = r["auth_check"]
+        add(
+            f"`{a['command']}` ({a['auth_refresh_per_views']['pb_ssr']['views']} "
+            "interleaved views per case, "
+            f"VALIDATE_TTL {a['validate_ttl']:g} s):"
+        )
+        add("")
+        add("| case | median ms | min-max ms | x no check | auth-refresh (code / PB log) |")
+        add("|---|---|---|---|---|")
+        for key, label in (
+            ("no_check", "(a) no check at all"),
+            ("pb_ssr", "(b) pb-ssr cached, single-flight validation"),
+            ("js_sdk_recipe", "(c) JS SDK SSR recipe (auth-refresh every request)"),
+        ):
+            row = a["latency"][key]
+            calls = a["auth_refresh_per_views"][key]
+            add(
+                f"| {label} | {row['median_ms']:.3f} | {row['min_ms']:.2f}-{row['max_ms']:.2f} | "
+                f"{a['ratios_to_no_check'][key]:.2f} | "
+                f"{calls['counted']} / {calls['pocketbase_log']} |"
+            )
+        t = a["ttl_phase"]
+        add("")
+        add(
+            f"With VALIDATE_TTL = 1 s, {t['views']} back-to-back "
+            f"views over {t['seconds']:.1f} s made "
+            f"{t['validator_upstream_calls']} auth-refresh "
+            f"calls ({t['pocketbase_logged_auth_refresh']} "
+            "in PocketBase's log): one per TTL period."
+        )
+        add("")
+    if "ssr_load" in r:
+        s = r["ssr_load"]
+        add(
+            f"`{s['command']}` (load: {s['load_generator']}; "
+            f"{s['rounds']} rounds per level, medians; "
+            f"app servers {s['workers']} workers x {s['threads']} threads):"
+        )
+        add("")
+        add(
+            "| target | users | req/s (min-max) | p50 ms | p99 "
+            "ms | req/s / PB | p50 / PB | p99 / PB | errors "
+            "| CPU ms/request (PB + app) |"
+        )
+        add("|---|---|---|---|---|---|---|---|---|---|")
+        for name, per_level in s["per_level"].items():
+            for level, row in sorted(per_level.items(), key=lambda kv: int(kv[0])):
+                cpu = row["cpu_ms_per_request"]
+                cpu_text = f"{cpu['pocketbase']:.2f}" + (
+                    f" + {cpu['app']:.2f}" if "app" in cpu else ""
+                )
+                q = row["ratio"]
+                add(
+                    f"| {name} | {level} | {row['rps_median']:.0f} "
+                    f"({row['rps_min']:.0f}-{row['rps_max']:.0f}) | "
+                    f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} "
+                    f"| {q['rps']:.2f} | {q['p50']:.2f} | "
+                    f"{q['p99']:.2f} | {row['errors']} | {cpu_text} |"
+                )
+        for name, why in s.get("skipped", {}).items():
+            add(f"\n{name}: skipped ({why}).")
+        if "page_cpu_ms" in s:
+            p = s["page_cpu_ms"]
+            add("")
+            add(
+                "Where the Flask page's CPU goes (thread CPU per view, in-process, medians): "
+                f"whole page {p['page']:.2f} ms = pb-ssr session "
+                f"{p['session']:.2f} + list of 50 via pb-ssr "
+                f"{p['get_list']:.2f} (bare httpx + json {p['httpx_floor']:.2f}) + Jinja render "
+                f"{p['render']:.2f} + Flask/werkzeug "
+                f"{p['flask_rest']:.2f}; the same page by hand without "
+                f"pb-ssr: {p.get('floor_page', float('nan')):.2f} ms."
+            )
+        add("")
+    if "aggregation" in r:
+        g = r["aggregation"]
+        add(
+            f"`{g['command']}` (K={g['k']} queries, {g['messages']} "
+            f"messages, {g['rounds']} interleaved rounds):"
+        )
+        add("")
+        add("| case | median ms | min-max ms | x slowest single query (async rows: async query) |")
+        add("|---|---|---|---|")
+        order = ["sequential", "thread_pool", "async_gather", "example_compute_stats"]
+        order.append("example_acompute_stats")
+        singles = sorted(k for k in g["latency"] if k not in order)
+        singles.sort(key=lambda k: k.startswith("async_"))
+        for name in [*singles, *order]:
+            row = g["latency"][name]
+            add(
+                f"| {name} | {row['median_ms']:.2f} | {row['min_ms']:.1f}-{row['max_ms']:.1f} | "
+                f"{g['ratios_to_slowest_single'][name]:.2f} |"
+            )
+        add("")
+    if "memory" in r:
+        m = r["memory"]
+        add(f"`{m['command']}` ({m['users']} users x {m['views_per_user']} views, VmRSS MiB):")
+        add("")
+        add(
+            "| worker | idle | after 1 view | after all views "
+            "| cache len | auth-refresh calls | expected calls | views/s |"
+        )
+        add("|---|---|---|---|---|---|---|---|")
+        for w in m["workers"].values():
+            add(
+                f"| VALIDATE_CACHE_SIZE={w['cache_size_setting']} "
+                f"| {w['rss_idle_kib'] / 1024:.1f} | "
+                f"{w['rss_after_one_view_kib'] / 1024:.1f} | {w['rss_after_all_kib'] / 1024:.1f} | "
+                f"{w['cache_len']} | {w['auth_refresh_calls']} | {expected_calls(w)} | "
+                f"{w['views'] / w['seconds']:.0f} |"
+            )
+        add("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    results = load()
+    found = checks(results)
+    print_summary(found)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "summary.json").write_text(
+        json.dumps({"checks": [asdict(c) for c in found]}, indent=2) + "\n"
+    )
+    chart(results, RESULTS / "bench.png")
+    (RESULTS / "benchmarks.md").write_text(markdown(results, found) + "\n")
+    print(
+        f"chart: {(RESULTS / 'bench.png').relative_to(ROOT)}; "
+        f"tables: {(RESULTS / 'benchmarks.md').relative_to(ROOT)}"
+    )
+    return 0 if all(c.met for c in found) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
