@@ -163,12 +163,19 @@ def _field_errors(form: Any, data: dict[str, Any], fields: dict[str, str]) -> bo
 class AuthView(View):  # type: ignore[misc]
     """Shared plumbing of the sign-in views: settings, ``next``, flows, rendering."""
 
+    #: Form pages answer GET and POST; views that differ say so.
+    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
+
     #: The page's template (``pb_ssr/<page>.html``).
     template_name: ClassVar[str] = ""
     #: The page's form class, if it has one.
     form_class: ClassVar[type[Any] | None] = None
     #: Send ``Referrer-Policy: no-referrer`` (pages whose URL holds a token or code).
     no_referrer: ClassVar[bool] = False
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Show the page's empty form (views with more to show override this)."""
+        return self.render_page(form=self.get_form())
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().dispatch(request, *args, **kwargs)
@@ -319,7 +326,6 @@ class LoginView(AuthView):
 
     template_name = "pb_ssr/login.html"
     form_class = forms.LoginForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def get(self, request: Any) -> Any:
         flow = self.flow(MFA_SESSION_KEY)
@@ -357,10 +363,6 @@ class SignupView(AuthView):
 
     template_name = "pb_ssr/signup.html"
     form_class = forms.SignupForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
-
-    def get(self, request: Any) -> Any:
-        return self.render_page(form=self.get_form())
 
     def post(self, request: Any) -> Any:
         next_url = self.next_url()
@@ -425,10 +427,6 @@ class OTPRequestView(AuthView):
 
     template_name = "pb_ssr/otp_request.html"
     form_class = forms.EmailForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
-
-    def get(self, request: Any) -> Any:
-        return self.render_page(form=self.get_form())
 
     def post(self, request: Any) -> Any:
         next_url = self.next_url()
@@ -451,7 +449,6 @@ class OTPVerifyView(AuthView):
 
     template_name = "pb_ssr/otp_verify.html"
     form_class = forms.CodeForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def get(self, request: Any) -> Any:
         otp = self.flow(OTP_SESSION_KEY)
@@ -478,7 +475,6 @@ class MFAView(AuthView):
 
     template_name = "pb_ssr/mfa.html"
     form_class = forms.CodeForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def _mfa_email(self) -> str | None:
         """The email of the MFA session under way after a password, else ``None``."""
@@ -639,10 +635,6 @@ class PasswordResetView(AuthView):
 
     template_name = "pb_ssr/password_reset.html"
     form_class = forms.EmailForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
-
-    def get(self, request: Any) -> Any:
-        return self.render_page(form=self.get_form())
 
     def post(self, request: Any) -> Any:
         form = self.get_form(request.POST)
@@ -667,7 +659,6 @@ class PasswordResetConfirmView(AuthView):
     template_name = "pb_ssr/password_reset_confirm.html"
     form_class = forms.SetPasswordForm
     no_referrer = True
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def get(self, request: Any, token: str) -> Any:
         return self.render_page(form=self.get_form(), token=token)
@@ -702,7 +693,6 @@ class VerifyRequestView(AuthView):
 
     template_name = "pb_ssr/verify_request.html"
     form_class = forms.VerifyRequestForm
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def get(self, request: Any) -> Any:
         return self.render_page(form=self.get_form(), pb_user=get_user(request))
@@ -738,7 +728,6 @@ class VerifyConfirmView(AuthView):
 
     template_name = "pb_ssr/verify_confirm.html"
     no_referrer = True
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def get(self, request: Any, token: str) -> Any:
         return self.render_page(token=token)
