@@ -97,8 +97,10 @@ class AppTarget:
     requires: str = ""
     #: How the user signs in: returns the ``Cookie`` header to replay.
     login: Callable[[str, str, TestUser], str] | None = None
-    #: False for the no-pb-ssr floor, which is a reference, not a target.
+    #: False for the floors without pb-ssr, which are references, not targets.
     has_target: bool = True
+    #: How many messages a page shows (the list must be full before measuring).
+    shown: Callable[[httpx.Response], int] = lambda page: page.text.count('data-testid="message"')
 
     def available(self) -> bool:
         if not self.requires:
@@ -140,8 +142,27 @@ def _uvicorn(app: str) -> Callable[[str, int, int], list[str]]:
     return argv
 
 
-#: The app servers measured. The Django entries run when the Django example exists.
+def _token_cookie(url: str, path: str, user: TestUser) -> str:
+    return f"pb_token={user.token}; pb_user={user.id}"
+
+
+def _relay(app: str, label: str) -> AppTarget:
+    return AppTarget(
+        label=label,
+        argv=_gunicorn(f"bench.relay_app:{app}"),
+        requires="bench.relay_app",
+        login=_token_cookie,
+        has_target=False,
+        shown=lambda page: len(page.json().get("items", [])),
+    )
+
+
+#: The app servers measured: the two floors any Python page sits above (a bare
+#: WSGI relay of PocketBase's bytes, then the same relay decoding the JSON), the
+#: Flask page by hand without pb-ssr, and the examples' pages with pb-ssr.
 TARGETS: dict[str, AppTarget] = {
+    "relay": _relay("relay", "bare WSGI relay of PocketBase's bytes (floor)"),
+    "relay-parse": _relay("relay_parse", "bare WSGI relay that decodes the JSON (floor)"),
     "flask-gunicorn": AppTarget(
         label="Flask, gunicorn gthread",
         argv=_gunicorn("example_projects.flask_chat.app:create_app()"),
@@ -153,7 +174,7 @@ TARGETS: dict[str, AppTarget] = {
         argv=_gunicorn("bench.floor_app:app"),
         env={"FLASK_SECRET_KEY": SECRET_KEY},
         requires="bench.floor_app",
-        login=lambda url, path, user: f"pb_token={user.token}; pb_user={user.id}",
+        login=_token_cookie,
         has_target=False,
     ),
     "django-gunicorn": AppTarget(
@@ -477,7 +498,7 @@ def main() -> int:
             }
             for name, app in apps.items():
                 page = httpx.get(app.url + "/", headers={"Cookie": cookies[name]})
-                shown = page.text.count('data-testid="message"')
+                shown = app.target.shown(page)
                 if page.status_code != 200 or shown != 50:
                     raise RuntimeError(f"{name}: HTTP {page.status_code}, {shown} messages shown")
                 cases[name] = (
@@ -597,6 +618,14 @@ def print_table(table: dict[str, Any], levels: list[int], results: dict[str, Any
             "pb-ssr page / hand-written page without pb-ssr (req/s): "
             + ", ".join(f"c={c} {r:.2f}" for c, r in zip(levels, shares, strict=True))
         )
+    floors = [name for name in ("relay", "relay-parse", "flask-floor") if name in table]
+    if floors:
+        print(
+            "floors (rps/PB; no pb-ssr, nothing checked: the best a page of that kind does here):"
+        )
+        for name in floors:
+            ratios = ", ".join(f"c={c} {table[name][str(c)]['ratio']['rps']:.2f}" for c in levels)
+            print(f"  {TARGETS[name].label:<50} {ratios}")
     cpu = results.get("page_cpu_ms")
     if cpu:
         level = str(16 if 16 in levels else levels[-1])

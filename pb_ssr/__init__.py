@@ -38,8 +38,7 @@ from ._session import SessionResult as SessionResult
 from ._shared import RecordSubscription as RecordSubscription
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import decode_claims as decode_claims
-
-__version__ = "0.1.0.dev0"
+from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -33,6 +33,17 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
+#: The headers every request through the shared pool carries (a user's own
+#: ``http_client`` adds its own defaults instead). The User-Agent has no version
+#: on purpose: PocketBase tells devices apart by address and User-Agent for its
+#: "new sign-in" alert mails, and a version in it would mail every user after
+#: each upgrade.
+POOL_HEADERS: Final = {
+    "Accept": "application/json",
+    "Accept-Encoding": "gzip, deflate",
+    "User-Agent": "pb-ssr",
+}
+
 
 @dataclass(slots=True)
 class RequestSpec:
@@ -144,32 +155,42 @@ class BaseClient:
         return headers
 
     def _build_request(
-        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec
+        self, http: httpx.Client | httpx.AsyncClient | None, spec: RequestSpec
     ) -> httpx.Request:
+        """Build the request; through *http*'s defaults, or for the shared pool when ``None``."""
         url = self.build_url(spec.path)
         params = {k: query_value(v) for k, v in (spec.query or {}).items() if v is not None}
         timeout = self.timeout if isinstance(spec.timeout, _Unset) else _check_timeout(spec.timeout)
         headers = self._request_headers(spec.headers)
+        content: dict[str, Any]
         if spec.files:
-            data = {"@jsonPayload": json.dumps(dict(spec.body or {}), default=str)}
+            content = {
+                "data": {"@jsonPayload": json.dumps(dict(spec.body or {}), default=str)},
+                "files": _flatten_files(spec.files),
+            }
+        else:
+            content = {"json": dict(spec.body) if spec.body is not None else None}
+        if http is not None:
             return http.build_request(
                 spec.method,
                 url,
                 params=params,
                 headers=headers,
-                data=data,
-                files=_flatten_files(spec.files),
                 timeout=timeout,
                 extensions=spec.extensions,
+                **content,
             )
-        return http.build_request(
+        # The shared pool's requests go straight to its transport (see
+        # _pool.sync_transport): give them what the client layer would have.
+        merged = httpx.Headers(POOL_HEADERS)
+        merged.update(headers)
+        return httpx.Request(
             spec.method,
             url,
             params=params,
-            headers=headers,
-            json=dict(spec.body) if spec.body is not None else None,
-            timeout=timeout,
-            extensions=spec.extensions,
+            headers=merged,
+            extensions={"timeout": timeout.as_dict(), **spec.extensions},
+            **content,
         )
 
     # -- response decoding ------------------------------------------------------

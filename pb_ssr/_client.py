@@ -15,7 +15,7 @@ import httpx
 from ._async._services import AsyncBatch, AsyncFileService, AsyncHealthService, AsyncRecordService
 from ._auth_store import AuthStore
 from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec
-from ._pool import async_pool, sync_pool
+from ._pool import async_transport, sync_transport
 from ._realtime import AsyncRealtimeService, RealtimeService
 from ._sync._services import Batch, FileService, HealthService, RecordService
 from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, TimeoutArg
@@ -125,7 +125,7 @@ class PocketBase(BaseClient):
         return self._send(spec)
 
     def _send(self, spec: RequestSpec) -> Any:
-        http = self._http if self._http is not None else sync_pool()
+        http = self._http
         request = self._build_request(http, spec)
         if self.before_send is not None:
             replaced = self.before_send(request)
@@ -134,7 +134,7 @@ class PocketBase(BaseClient):
             if replaced is not None:
                 request = replaced
         try:
-            response = http.send(request)
+            response = http.send(request) if http is not None else _send_pooled(request)
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
         data = self._read_json(response)
@@ -246,7 +246,7 @@ class AsyncPocketBase(BaseClient):
         return await self._send(spec)
 
     async def _send(self, spec: RequestSpec) -> Any:
-        http = self._http if self._http is not None else async_pool()
+        http = self._http
         request = self._build_request(http, spec)
         if self.before_send is not None:
             replaced = self.before_send(request)
@@ -255,7 +255,10 @@ class AsyncPocketBase(BaseClient):
             if replaced is not None:
                 request = replaced
         try:
-            response = await http.send(request)
+            if http is not None:
+                response = await http.send(request)
+            else:
+                response = await _asend_pooled(request)
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
         data = self._read_json(response)
@@ -283,3 +286,30 @@ class AsyncPocketBase(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _send_pooled(request: httpx.Request) -> httpx.Response:
+    """Send through the shared pool's transport and read the whole body.
+
+    What ``httpx.Client.send`` does for us, minus the layers pb-ssr never uses:
+    no cookie jar (a shared one would carry one user's cookies to the next), no
+    redirects (the client does not follow them either), no auth flow.
+    """
+    response = sync_transport().handle_request(request)
+    try:
+        response.read()
+    finally:
+        response.close()
+    response.request = request
+    return response
+
+
+async def _asend_pooled(request: httpx.Request) -> httpx.Response:
+    """The async twin of :func:`_send_pooled`, on the running loop's pool."""
+    response = await async_transport().handle_async_request(request)
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    response.request = request
+    return response

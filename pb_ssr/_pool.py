@@ -21,14 +21,28 @@ from collections.abc import AsyncGenerator
 import certifi
 import httpx
 
-__all__ = ["aclose_default_pool", "async_pool", "close_default_pool", "default_limits", "sync_pool"]
+__all__ = [
+    "aclose_default_pool",
+    "async_pool",
+    "async_transport",
+    "close_default_pool",
+    "default_limits",
+    "sync_pool",
+    "sync_transport",
+]
 
 _lock = threading.Lock()
 _sync: httpx.Client | None = None
+_sync_transport: httpx.HTTPTransport | None = None
 _sync_pid = 0
 _async: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop,
-    tuple[httpx.AsyncClient, AsyncGenerator[None, None], asyncio.Task[None]],
+    tuple[
+        httpx.AsyncClient,
+        httpx.AsyncHTTPTransport,
+        AsyncGenerator[None, None],
+        asyncio.Task[None],
+    ],
 ] = weakref.WeakKeyDictionary()
 _ssl: ssl.SSLContext | None = None
 
@@ -56,52 +70,86 @@ def default_limits() -> httpx.Limits:
     return httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
 
 
+def _sync_entry() -> tuple[httpx.Client, httpx.HTTPTransport]:
+    global _sync, _sync_transport, _sync_pid
+    client, transport = _sync, _sync_transport
+    if (
+        client is not None
+        and transport is not None
+        and _sync_pid == os.getpid()
+        and not client.is_closed
+    ):
+        return client, transport
+    with _lock:
+        if _sync is None or _sync_transport is None or _sync_pid != os.getpid() or _sync.is_closed:
+            # trust_env=False: a server-to-PocketBase hop must not silently go
+            # through an HTTP_PROXY meant for outbound traffic. Pass your own
+            # client to opt in.
+            _sync_transport = httpx.HTTPTransport(
+                verify=_ssl_context(), limits=default_limits(), trust_env=False
+            )
+            _sync = httpx.Client(transport=_sync_transport, trust_env=False)
+            _sync_pid = os.getpid()
+            # Close keep-alive sockets cleanly at exit instead of leaving them to the GC.
+            atexit.register(_sync.close)
+        return _sync, _sync_transport
+
+
 def sync_pool() -> httpx.Client:
     """Return the process-wide ``httpx.Client``, creating it on first use.
 
     A forked worker (gunicorn's preload) gets its own: sockets must not be
     shared across processes.
     """
-    global _sync, _sync_pid
-    client = _sync
-    if client is not None and _sync_pid == os.getpid() and not client.is_closed:
-        return client
-    with _lock:
-        if _sync is None or _sync_pid != os.getpid() or _sync.is_closed:
-            # trust_env=False: a server-to-PocketBase hop must not silently go
-            # through an HTTP_PROXY meant for outbound traffic. Pass your own
-            # client to opt in.
-            _sync = httpx.Client(limits=default_limits(), trust_env=False, verify=_ssl_context())
-            _sync_pid = os.getpid()
-            # Close keep-alive sockets cleanly at exit instead of leaving them to the GC.
-            atexit.register(_sync.close)
-        return _sync
+    return _sync_entry()[0]
 
 
-def async_pool() -> httpx.AsyncClient:
-    """Return the ``httpx.AsyncClient`` of the running event loop, creating it on first use."""
+def sync_transport() -> httpx.HTTPTransport:
+    """Return the connection pool under :func:`sync_pool`.
+
+    pb-ssr's own API calls go straight to it: they need none of the client
+    layer (no cookies to keep, no redirects to follow, no auth flow), and
+    skipping it saves about a tenth of a millisecond per call.
+    """
+    return _sync_entry()[1]
+
+
+def _async_entry() -> tuple[httpx.AsyncClient, httpx.AsyncHTTPTransport]:
     loop = asyncio.get_running_loop()
     entry = _async.get(loop)
     if entry is not None and not entry[0].is_closed:
-        return entry[0]
+        return entry[0], entry[1]
     with _lock:
         entry = _async.get(loop)
         if entry is not None and not entry[0].is_closed:
-            return entry[0]
-        client = httpx.AsyncClient(limits=default_limits(), trust_env=False, verify=_ssl_context())
+            return entry[0], entry[1]
+        transport = httpx.AsyncHTTPTransport(
+            verify=_ssl_context(), limits=default_limits(), trust_env=False
+        )
+        client = httpx.AsyncClient(transport=transport, trust_env=False)
         closer = _close_at_shutdown(client)
         # Start it inside the loop so the loop tracks it (its asyncgen hooks);
         # the strong reference below keeps it from being finalised early.
         starter: asyncio.Task[None] = loop.create_task(closer.__anext__())
-        _async[loop] = (client, closer, starter)
-    return client
+        _async[loop] = (client, transport, closer, starter)
+    return client, transport
+
+
+def async_pool() -> httpx.AsyncClient:
+    """Return the ``httpx.AsyncClient`` of the running event loop, creating it on first use."""
+    return _async_entry()[0]
+
+
+def async_transport() -> httpx.AsyncHTTPTransport:
+    """Return the connection pool under the running loop's :func:`async_pool`."""
+    return _async_entry()[1]
 
 
 def close_default_pool() -> None:
     """Close the process-wide sync pool (it is re-created on next use)."""
-    global _sync
+    global _sync, _sync_transport
     with _lock:
-        client, _sync = _sync, None
+        client, _sync, _sync_transport = _sync, None, None
     if client is not None:
         client.close()
 
@@ -112,7 +160,7 @@ async def aclose_default_pool() -> None:
     with _lock:
         entry = _async.pop(loop, None)
     if entry is not None:
-        client, closer, starter = entry
+        client, _transport, closer, starter = entry
         if not starter.done():
             starter.cancel()
         await client.aclose()

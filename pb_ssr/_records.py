@@ -23,10 +23,13 @@ class Record(dict[str, Any]):
     __slots__ = ()
 
     def __init__(self, data: Mapping[str, Any] | None = None, /) -> None:
-        super().__init__(data or {})
-        expand = self.get("expand")
-        if isinstance(expand, Mapping):
-            self["expand"] = {key: _expand_value(value) for key, value in expand.items()}
+        if data:
+            super().__init__(data)
+            expand = self.get("expand")
+            # type() first: a list page builds a hundred of these, and an ABC
+            # isinstance check costs more than the copy itself.
+            if expand and (type(expand) is dict or isinstance(expand, Mapping)):
+                self["expand"] = {key: _expand_value(value) for key, value in expand.items()}
 
     @property
     def id(self) -> str:
@@ -56,16 +59,24 @@ class Record(dict[str, Any]):
         return f"Record({dict.__repr__(self)})"
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _expand_value(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         return Record(value)
     if isinstance(value, list):
-        return [Record(v) if isinstance(v, Mapping) else v for v in value]
+        return [Record(v) if _is_mapping(v) else v for v in value]
     return value
 
 
 def to_record(value: Any) -> Record:
     """Return *value* as a :class:`Record` (an empty one for non-mappings)."""
+    if type(value) is Record:
+        return value
+    if type(value) is dict:
+        return Record(value)
     if isinstance(value, Record):
         return value
     return Record(value if isinstance(value, Mapping) else None)

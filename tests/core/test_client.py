@@ -193,6 +193,35 @@ def test_hooks_can_change_request_and_response(pocketbase_url: str) -> None:
     assert result["wrapped"]["message"] == "API is healthy."
 
 
+def test_shared_pool_requests_carry_the_pool_headers(pocketbase_url: str) -> None:
+    seen: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def after(response: httpx.Response, data: Any) -> Any:
+        seen.append((response.request, response))
+        return data
+
+    pb = PocketBase(pocketbase_url, after_send=after, timeout=7)
+    pb.health.check()
+    # A per-call header replaces a pool default whatever its case: never two.
+    pb.send("/api/health", headers={"accept": "text/plain"})
+    (first, answer), (second, _) = seen
+    assert first.headers["User-Agent"] == "pb-ssr"
+    assert first.headers["Accept"] == "application/json"
+    assert first.extensions["timeout"]["read"] == 7
+    assert answer.status_code == 200 and answer.json()["code"] == 200
+    assert second.headers.get_list("accept") == ["text/plain"]
+
+
+def test_own_http_client_keeps_its_own_defaults(pocketbase_url: str) -> None:
+    seen: list[httpx.Request] = []
+    with httpx.Client(headers={"User-Agent": "my-app"}, timeout=4) as http:
+        pb = PocketBase(pocketbase_url, http_client=http, before_send=seen.append)
+        assert pb.health.check()["code"] == 200
+    assert seen[0].headers["User-Agent"] == "my-app"
+    # pb-ssr's own default timeout still applies per request.
+    assert seen[0].extensions["timeout"]["read"] == 10
+
+
 def test_send_and_health(pb_superuser: PocketBase) -> None:
     assert pb_superuser.health.check()["code"] == 200
     collections = pb_superuser.send("/api/collections", query={"perPage": 200})

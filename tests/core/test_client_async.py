@@ -94,6 +94,21 @@ async def test_files_batch_health_send(
     assert (await apb.send("/api/health"))["message"] == "API is healthy."
 
 
+async def test_shared_pool_requests_carry_the_pool_headers(pocketbase_url: str) -> None:
+    seen: list[httpx.Response] = []
+
+    def after(response: httpx.Response, data: Any) -> Any:
+        seen.append(response)
+        return data
+
+    pb = AsyncPocketBase(pocketbase_url, after_send=after)
+    assert (await pb.health.check())["code"] == 200
+    request = seen[0].request
+    assert request.headers["User-Agent"] == "pb-ssr"
+    assert request.headers["Accept"] == "application/json"
+    assert seen[0].json()["code"] == 200
+
+
 async def test_async_hooks(pocketbase_url: str) -> None:
     async def before(request: httpx.Request) -> httpx.Request:
         request.headers["X-Hook"] = "async"
