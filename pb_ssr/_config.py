@@ -79,6 +79,8 @@ class Settings:
     CLIENT_IP_HEADER: str | None = "X-Forwarded-For"
     #: Proxies (IPs or CIDRs) whose ``X-Forwarded-For`` entries are believed.
     TRUSTED_PROXIES: tuple[str, ...] = ()
+    #: Send the browser's User-Agent to PocketBase (its new-device alerts and logs).
+    FORWARD_USER_AGENT: bool = True
     #: Per-request timeout to PocketBase, in seconds.
     TIMEOUT: float = 10.0
     #: The auth collection of the sign-in views.
@@ -151,7 +153,7 @@ class Settings:
                 fail("PUBLIC_URL", f"must be an http(s) URL or None, got {self.PUBLIC_URL!r}.")
         if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):
             fail("COOKIE_NAME", f"is not a valid cookie name: {self.COOKIE_NAME!r}.")
-        for key in ("COOKIE_SECURE",):
+        for key in ("COOKIE_SECURE", "FORWARD_USER_AGENT"):
             if not isinstance(getattr(self, key), bool):
                 fail(key, "must be True or False.")
         if self.COOKIE_SAMESITE not in get_args(SameSite):

@@ -5,6 +5,12 @@ request comes from the app's one address, so the app must tell PocketBase who
 the real user is, in a header PocketBase trusts (``trustedProxy.headers``).
 pb-ssr *sets* that header to the address it resolved; it never passes on what a
 browser sent, which anyone could forge.
+
+The browser's ``User-Agent`` goes along too (``FORWARD_USER_AGENT``): PocketBase
+tells a user's devices apart by address and User-Agent, and mails a "new sign-in"
+alert for an unknown one. Through a server that always sends its own User-Agent,
+every browser would look like one device and the alert would never name the real
+one.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["forward_headers", "is_local_path", "resolve_client_ip"]
+__all__ = ["clean_user_agent", "forward_headers", "is_local_path", "resolve_client_ip"]
+
+#: Longest User-Agent forwarded (PocketBase itself keeps 200 characters of it).
+MAX_USER_AGENT = 512
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -72,11 +81,36 @@ def resolve_client_ip(
     return str(client)
 
 
-def forward_headers(header: str | None, client_ip: str | None) -> dict[str, str]:
-    """Return the header that tells PocketBase the end user's address (or none)."""
-    if not header or not client_ip:
-        return {}
-    return {header: client_ip}
+def clean_user_agent(value: str | None) -> str | None:
+    """Return *value* fit to send as a header, or ``None`` when nothing is left.
+
+    Only printable ASCII survives (a header must not carry line breaks, and httpx
+    refuses non-ASCII), trimmed and cut at :data:`MAX_USER_AGENT` characters.
+    """
+    if not value or not isinstance(value, str):
+        return None
+    if not value.isascii() or not value.isprintable():
+        value = "".join(ch for ch in value if " " <= ch <= "~")
+    value = value.strip()[:MAX_USER_AGENT].strip()
+    return value or None
+
+
+def forward_headers(
+    header: str | None, client_ip: str | None, user_agent: str | None = None
+) -> dict[str, str]:
+    """Return the headers that tell PocketBase who the end user is (maybe none).
+
+    :param header: the address header (``CLIENT_IP_HEADER``); ``None`` sends no address.
+    :param client_ip: the resolved address (:func:`resolve_client_ip`).
+    :param user_agent: the browser's User-Agent, cleaned with :func:`clean_user_agent`.
+    """
+    headers: dict[str, str] = {}
+    if header and client_ip:
+        headers[header] = client_ip
+    agent = clean_user_agent(user_agent)
+    if agent:
+        headers["User-Agent"] = agent
+    return headers
 
 
 def is_local_path(target: str | None) -> bool:

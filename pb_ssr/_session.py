@@ -108,30 +108,47 @@ class SessionManager:
         """The monotonic clock of the validation cache (a seam for tests)."""
         return time.monotonic()
 
-    def open(self, cookie_value: str | None, *, client_ip: str | None = None) -> RequestSession:
-        """Start the session of one request; no I/O happens until a client is asked for."""
-        return RequestSession(self, cookie_value, client_ip)
+    def open(
+        self,
+        cookie_value: str | None,
+        *,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> RequestSession:
+        """Start the session of one request; no I/O happens until a client is asked for.
+
+        :param cookie_value: the auth cookie as the browser sent it (or ``None``).
+        :param client_ip: the end user's address (:func:`~pb_ssr.resolve_client_ip`).
+        :param user_agent: the browser's ``User-Agent``, forwarded to PocketBase
+            unless ``FORWARD_USER_AGENT`` is off.
+        """
+        agent = user_agent if self.settings.FORWARD_USER_AGENT else None
+        return RequestSession(self, cookie_value, client_ip, agent)
 
     # -- clients --------------------------------------------------------------------
 
-    def new_client(self, store: AuthStore, client_ip: str | None) -> PocketBase:
-        """A sync client for a request: shared pool, that request's auth and address."""
+    def new_client(
+        self, store: AuthStore, client_ip: str | None, user_agent: str | None = None
+    ) -> PocketBase:
+        """A sync client for a request: shared pool, that request's auth, address and agent."""
         return PocketBase(
             self.settings.URL,
             http_client=self.http_client,
             auth_store=store,
             timeout=self._timeout,
-            headers=forward_headers(self.settings.CLIENT_IP_HEADER, client_ip),
+            headers=forward_headers(self.settings.CLIENT_IP_HEADER, client_ip, user_agent),
         )
 
-    def new_async_client(self, store: AuthStore, client_ip: str | None) -> AsyncPocketBase:
+    def new_async_client(
+        self, store: AuthStore, client_ip: str | None, user_agent: str | None = None
+    ) -> AsyncPocketBase:
         """The async twin of :meth:`new_client`."""
         return AsyncPocketBase(
             self.settings.URL,
             http_client=self.async_http_client,
             auth_store=store,
             timeout=self._timeout,
-            headers=forward_headers(self.settings.CLIENT_IP_HEADER, client_ip),
+            headers=forward_headers(self.settings.CLIENT_IP_HEADER, client_ip, user_agent),
         )
 
     # -- the pure steps -----------------------------------------------------------------
@@ -196,20 +213,24 @@ class SessionManager:
             record = Record({"id": claims.record_id, "collectionId": claims.collection_id})
         return pending.token, record, False, True
 
-    def _confirm(self, pending: _Pending, client_ip: str | None) -> Outcome:
+    def _confirm(
+        self, pending: _Pending, client_ip: str | None, user_agent: str | None = None
+    ) -> Outcome:
         claims = pending.claims
         assert claims is not None
-        pb = self.new_client(AuthStore(pending.token), client_ip)
+        pb = self.new_client(AuthStore(pending.token), client_ip, user_agent)
         try:
             auth = pb.collection(claims.collection_id).auth_refresh()
         except ClientResponseError as exc:
             return Outcome.from_error(exc)
         return Outcome(status="valid", record=auth.record, new_token=auth.token)
 
-    async def _aconfirm(self, pending: _Pending, client_ip: str | None) -> Outcome:
+    async def _aconfirm(
+        self, pending: _Pending, client_ip: str | None, user_agent: str | None = None
+    ) -> Outcome:
         claims = pending.claims
         assert claims is not None
-        pb = self.new_async_client(AuthStore(pending.token), client_ip)
+        pb = self.new_async_client(AuthStore(pending.token), client_ip, user_agent)
         try:
             auth = await pb.collection(claims.collection_id).auth_refresh()
         except ClientResponseError as exc:
@@ -232,10 +253,16 @@ class RequestSession:
     """
 
     def __init__(
-        self, manager: SessionManager, cookie_value: str | None, client_ip: str | None
+        self,
+        manager: SessionManager,
+        cookie_value: str | None,
+        client_ip: str | None,
+        user_agent: str | None = None,
     ) -> None:
         self.manager = manager
         self.client_ip = client_ip
+        #: The browser's User-Agent as forwarded to PocketBase (``None``: pb-ssr's own).
+        self.user_agent = user_agent
         self._cookie_value = cookie_value
         self._pending: _Pending | None = None
         self._store: AuthStore | None = None
@@ -291,7 +318,7 @@ class RequestSession:
         m = self.manager
         outcome = m.validator.run(
             token_key(pending.token),
-            lambda: m._confirm(pending, self.client_ip),
+            lambda: m._confirm(pending, self.client_ip, self.user_agent),
             timeout=m._wait_limit(),
         )
         return self._install(*m._settle(pending, outcome))
@@ -306,7 +333,7 @@ class RequestSession:
         m = self.manager
         outcome = await m.validator.arun(
             token_key(pending.token),
-            lambda: m._aconfirm(pending, self.client_ip),
+            lambda: m._aconfirm(pending, self.client_ip, self.user_agent),
             timeout=m._wait_limit(),
         )
         return self._install(*m._settle(pending, outcome))
@@ -317,7 +344,7 @@ class RequestSession:
         """Return this request's sync client (validating the cookie on first call)."""
         self._used = True
         if self._client is None:
-            self._client = self.manager.new_client(self.load(), self.client_ip)
+            self._client = self.manager.new_client(self.load(), self.client_ip, self.user_agent)
         return self._client
 
     async def aclient(self) -> AsyncPocketBase:
@@ -325,7 +352,9 @@ class RequestSession:
         self._used = True
         if self._async_client is None:
             store = await self.aload()
-            self._async_client = self.manager.new_async_client(store, self.client_ip)
+            self._async_client = self.manager.new_async_client(
+                store, self.client_ip, self.user_agent
+            )
         return self._async_client
 
     def user(self) -> Record | None:

@@ -181,7 +181,9 @@ class PocketBaseMiddleware:
             meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR"), settings.TRUSTED_PROXIES
         )
         session = config.manager.open(
-            request.COOKIES.get(settings.COOKIE_NAME), client_ip=client_ip
+            request.COOKIES.get(settings.COOKIE_NAME),
+            client_ip=client_ip,
+            user_agent=meta.get("HTTP_USER_AGENT"),
         )
         request.pb_session = session
         request.pb = SimpleLazyObject(session.client)

@@ -70,7 +70,11 @@ def get_session() -> RequestSession:
             request.headers.get("X-Forwarded-For"),
             settings.TRUSTED_PROXIES,
         )
-        session = state.manager.open(request.cookies.get(settings.COOKIE_NAME), client_ip=client_ip)
+        session = state.manager.open(
+            request.cookies.get(settings.COOKIE_NAME),
+            client_ip=client_ip,
+            user_agent=request.headers.get("User-Agent"),
+        )
         g._pb_ssr = session
     return session
 

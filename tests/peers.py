@@ -47,7 +47,8 @@ _OTP = re.compile(r"<strong>\s*(\d{6,})\s*</strong>")
 _TOKEN = re.compile(r"/confirm-[a-z-]+/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
 
 
-def _body(msg: EmailMessage) -> str:
+def body_text(msg: EmailMessage) -> str:
+    """The text of *msg* (its HTML part when it has one)."""
     part = msg.get_body(preferencelist=("html", "plain"))
     if part is None:
         return ""
@@ -59,7 +60,7 @@ def extract_otp(msg: EmailMessage) -> str:
 
     :raises AssertionError: when the mail holds no code.
     """
-    match = _OTP.search(_body(msg))
+    match = _OTP.search(body_text(msg))
     assert match, f"no OTP code in mail {msg['Subject']!r}"
     return match.group(1)
 
@@ -69,7 +70,7 @@ def extract_token(msg: EmailMessage) -> str:
 
     :raises AssertionError: when the mail holds no confirmation link.
     """
-    match = _TOKEN.search(_body(msg))
+    match = _TOKEN.search(body_text(msg))
     assert match, f"no confirmation link in mail {msg['Subject']!r}"
     return match.group(1)
 

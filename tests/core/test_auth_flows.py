@@ -8,15 +8,16 @@ change); the peers are in ``tests/peers.py``.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
 
-from pb_ssr import ClientResponseError, PocketBase, RecordAuthResponse
+from pb_ssr import ClientResponseError, PocketBase, RecordAuthResponse, SessionManager, Settings
 from pb_ssr.testing import PocketBaseServer
 
-from ..peers import MailSink, OIDCProvider, extract_otp, extract_token
+from ..peers import MailSink, OIDCProvider, body_text, extract_otp, extract_token
 
 REDIRECT_URL = "http://127.0.0.1:8000/auth/oauth2/callback"
 
@@ -179,6 +180,33 @@ def test_password_reset(mail_server: PocketBaseServer, mail_sink: MailSink) -> N
     with pytest.raises(ClientResponseError) as info:
         signed_in.collection("users").auth_refresh()
     assert info.value.status == 401
+
+
+def test_new_device_alert_names_the_browser_behind_the_app(
+    mail_server: PocketBaseServer, mail_sink: MailSink
+) -> None:
+    # PocketBase mails a "new sign-in" alert for an unknown address + User-Agent.
+    # Through pb-ssr the User-Agent is the browser's, so a second browser is a new
+    # device (and the mail names it) while the same browser again is not.
+    user = mail_server.create_user()
+    manager = SessionManager(Settings.from_mapping({"URL": mail_server.url}), secret_key="k" * 32)
+
+    def sign_in(agent: str) -> None:
+        session = manager.open(None, client_ip="203.0.113.5", user_agent=agent)
+        session.client().collection("users").auth_with_password(user.email, user.password)
+
+    laptop = f"Mozilla/5.0 (Laptop {secrets.token_hex(3)})"
+    phone = f"Mozilla/5.0 (Phone {secrets.token_hex(3)})"
+    sign_in(laptop)
+    sign_in(laptop)
+    sign_in(phone)
+    deadline = time.monotonic() + 10
+    while not any(phone in body_text(m) for m in mail_sink.received(user.email)):
+        assert time.monotonic() < deadline, "no new-device alert named the phone"
+        time.sleep(0.05)
+    # The phone's alert was the last sign-in; the laptop got at most the one alert
+    # for its own first visit (the fixture's sign-in came from another agent).
+    assert sum(laptop in body_text(m) for m in mail_sink.received(user.email)) <= 1
 
 
 # -- email change ------------------------------------------------------------------

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from pb_ssr import AuthStore, SessionManager, Settings, forward_headers, resolve_client_ip
+from pb_ssr import (
+    AuthStore,
+    SessionManager,
+    Settings,
+    forward_headers,
+    resolve_client_ip,
+)
+from pb_ssr._forwarding import MAX_USER_AGENT, clean_user_agent
 
 PROXIES = ("10.0.0.0/8",)
 
@@ -209,3 +216,63 @@ def test_a_per_request_header_replaces_the_forwarded_one(name: str) -> None:
     pb = manager.new_client(AuthStore(), "1.2.3.4")
     pb.send("/api/health", headers={name: "5.6.7.8"})
     assert seen[0].headers.get_list("X-Forwarded-For") == ["5.6.7.8"]
+
+
+# -- the browser's User-Agent ------------------------------------------------------------
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (CHROME, CHROME),
+        ("  Agent/1  ", "Agent/1"),
+        # A header must never carry a line break: nothing can be smuggled after it.
+        ("Agent/1\r\nX-Forwarded-For: 6.6.6.6", "Agent/1X-Forwarded-For: 6.6.6.6"),
+        ("Agent/1 \u00e9t\u00e9 \u2603", "Agent/1 t"),
+        ("Agent\x00/1\t", "Agent/1"),
+        ("\u2603\u2603", None),
+        ("   ", None),
+        ("", None),
+        (None, None),
+        ("x" * 5000, "x" * MAX_USER_AGENT),
+    ],
+)
+def test_clean_user_agent(raw: str | None, expected: str | None) -> None:
+    assert clean_user_agent(raw) == expected
+
+
+@given(st.text(max_size=2000))
+@hsettings(max_examples=300, deadline=None)
+def test_a_cleaned_user_agent_is_always_a_valid_header(raw: str) -> None:
+    agent = clean_user_agent(raw)
+    if agent is None:
+        return
+    assert 0 < len(agent) <= MAX_USER_AGENT
+    assert all(" " <= ch <= "~" for ch in agent)
+    request = httpx.Request("GET", "http://pb.test/", headers={"User-Agent": agent})
+    assert request.headers["User-Agent"] == agent
+
+
+def test_forward_headers_with_a_user_agent() -> None:
+    assert forward_headers("X-Forwarded-For", "1.2.3.4", CHROME) == {
+        "X-Forwarded-For": "1.2.3.4",
+        "User-Agent": CHROME,
+    }
+    assert forward_headers(None, None, CHROME) == {"User-Agent": CHROME}
+    assert forward_headers(None, None, "\r\n") == {}
+
+
+def test_session_clients_send_the_browsers_user_agent() -> None:
+    manager, seen = _recording_manager()
+    session = manager.open(None, client_ip="1.2.3.4", user_agent=CHROME + "\r\nX-Evil: 1")
+    session.client().health.check()
+    assert seen[0].headers.get_list("User-Agent") == [CHROME + "X-Evil: 1"]
+    assert "X-Evil" not in seen[0].headers
+
+
+def test_session_clients_keep_their_own_user_agent_when_turned_off() -> None:
+    manager, seen = _recording_manager(FORWARD_USER_AGENT=False)
+    manager.open(None, client_ip="1.2.3.4", user_agent=CHROME).client().health.check()
+    assert CHROME not in seen[0].headers.get_list("User-Agent")

@@ -774,6 +774,29 @@ def test_forwarding_is_never_taken_from_the_browser(pocketbase_url: str) -> None
     assert manager.open(None).client().headers == {}
 
 
+def test_pocketbase_sees_the_browsers_user_agent(
+    pocketbase_server: PocketBaseServer, manager: SessionManager, user: TestUser
+) -> None:
+    agent = f"Mozilla/5.0 (pb-ssr test {secrets.token_hex(4)})"
+    session = manager.open(None, client_ip="203.0.113.9", user_agent=agent)
+    pb = session.client()
+    pb.collection("users").auth_with_password(user.email, user.password)
+    cookie = session.finalize().cookie
+    assert cookie is not None
+    # The next request validates the cookie (auth-refresh) and lists with its agent too.
+    later = manager.open(cookie.value, client_ip="203.0.113.9", user_agent=agent)
+    later.client().collection("users").get_list(1, 1)
+
+    logs = pocketbase_server.wait_for_logs(f"data.userAgent = '{agent}'", count=3)
+    calls = sorted(log["data"]["url"].split("?")[0].rsplit("/", 1)[1] for log in logs)
+    assert calls == ["auth-refresh", "auth-with-password", "records"]
+    # Without an agent, PocketBase sees pb-ssr's own.
+    marker = secrets.token_hex(4)
+    manager.open(None).client().send("/api/health", query={"marker": marker})
+    (log,) = pocketbase_server.wait_for_logs(f"data.url ~ '{marker}'")
+    assert log["data"]["userAgent"] == "pb-ssr"
+
+
 # -- secret key rotation ---------------------------------------------------------------------
 
 

@@ -193,6 +193,19 @@ def test_client_ip_goes_through_trusted_proxies_only(
     assert text(PocketBaseMiddleware(view)(proxied)) == "203.0.113.7"
 
 
+def test_the_browsers_user_agent_goes_to_pocketbase(
+    rf: RequestFactory, configure: Configure
+) -> None:
+    def view(request: Any) -> HttpResponse:
+        return HttpResponse(str(request.pb.headers.get("User-Agent")))
+
+    agent = "Mozilla/5.0 (Django test)"
+    assert text(PocketBaseMiddleware(view)(rf.get("/", HTTP_USER_AGENT=agent))) == agent
+    assert text(PocketBaseMiddleware(view)(rf.get("/"))) == "None"
+    configure(FORWARD_USER_AGENT=False)
+    assert text(PocketBaseMiddleware(view)(rf.get("/", HTTP_USER_AGENT=agent))) == "None"
+
+
 def test_anonymous_user_object() -> None:
     anon = AnonymousUser()
     assert not anon and not anon.is_authenticated and anon.is_anonymous

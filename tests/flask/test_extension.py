@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from pb_ssr import ConfigurationError
 from pb_ssr.testing import PocketBaseServer, TestUser
-from pb_ssr_flask import PocketBaseSSR, PocketBaseState, get_session
+from pb_ssr_flask import PocketBaseSSR, PocketBaseState, get_session, pb
 from pb_ssr_flask.testing import PocketBaseTestClient, login, logout
 
 from .conftest import SECRET, auth_cookie, form_login, make_app
@@ -165,6 +165,21 @@ def test_g_pb_is_the_request_client(app: Flask, user: TestUser) -> None:
     response = client.get("/notes")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == f"{user.id}|"
+
+
+def test_the_browsers_user_agent_goes_to_pocketbase(
+    pocketbase_server: PocketBaseServer,
+) -> None:
+    agent = "Mozilla/5.0 (Flask test)"
+    for forward, expected in ((True, agent), (False, "None")):
+        app = make_app(pocketbase_server.url, POCKETBASE_FORWARD_USER_AGENT=forward)
+
+        @app.get("/agent")
+        def show_agent() -> str:
+            return str(pb.headers.get("User-Agent"))
+
+        answer = app.test_client().get("/agent", headers={"User-Agent": agent})
+        assert answer.get_data(as_text=True) == expected
 
 
 # -- login_required -----------------------------------------------------------------------
