@@ -32,8 +32,11 @@ def _dev(args: argparse.Namespace) -> int:
         port=args.port,
         root=root,
     )
-    # SIGTERM (service managers, CI) stops as cleanly as Ctrl-C, even mid-start.
+    # SIGTERM (service managers, CI) stops as cleanly as Ctrl-C, even mid-start. SIGINT
+    # is set too: a shell starts background jobs with it ignored, and Python then
+    # never turns Ctrl-C (or a script's kill -INT) into KeyboardInterrupt.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server.start()
         print(f"PocketBase {server.url}  (admin UI: {server.url}/_/)")

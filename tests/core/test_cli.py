@@ -83,7 +83,14 @@ def run_dev(data: Path, port: int) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As a shell starts a background job (or CI a step): SIGINT ignored. Ctrl-C
+        # must stop it all the same, so the test always starts it this way.
+        preexec_fn=_ignore_sigint,
     )
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def test_dev_runs_migrations_keeps_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
