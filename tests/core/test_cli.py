@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -59,7 +60,8 @@ class Output:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            # Its whole group: a CLI killed mid-run must not leave PocketBase behind.
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self._thread.join(5)
         assert self.proc.stdout is not None
@@ -86,6 +88,7 @@ def run_dev(data: Path, port: int) -> subprocess.Popen[str]:
         # As a shell starts a background job (or CI a step): SIGINT ignored. Ctrl-C
         # must stop it all the same, so the test always starts it this way.
         preexec_fn=_ignore_sigint,
+        start_new_session=True,
     )
 
 
