@@ -32,8 +32,8 @@ __all__ = [
 ]
 
 _lock = threading.Lock()
-_sync: httpx.Client | None = None
-_sync_transport: httpx.HTTPTransport | None = None
+#: The process pool: the client and the transport under it, swapped as one.
+_sync: tuple[httpx.Client, httpx.HTTPTransport] | None = None
 _sync_pid = 0
 _async: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop,
@@ -71,28 +71,23 @@ def default_limits() -> httpx.Limits:
 
 
 def _sync_entry() -> tuple[httpx.Client, httpx.HTTPTransport]:
-    global _sync, _sync_transport, _sync_pid
-    client, transport = _sync, _sync_transport
-    if (
-        client is not None
-        and transport is not None
-        and _sync_pid == os.getpid()
-        and not client.is_closed
-    ):
-        return client, transport
+    global _sync, _sync_pid
+    entry = _sync
+    if entry is not None and _sync_pid == os.getpid() and not entry[0].is_closed:
+        return entry
     with _lock:
-        if _sync is None or _sync_transport is None or _sync_pid != os.getpid() or _sync.is_closed:
+        if _sync is None or _sync_pid != os.getpid() or _sync[0].is_closed:
             # trust_env=False: a server-to-PocketBase hop must not silently go
             # through an HTTP_PROXY meant for outbound traffic. Pass your own
             # client to opt in.
-            _sync_transport = httpx.HTTPTransport(
+            transport = httpx.HTTPTransport(
                 verify=_ssl_context(), limits=default_limits(), trust_env=False
             )
-            _sync = httpx.Client(transport=_sync_transport, trust_env=False)
-            _sync_pid = os.getpid()
+            client = httpx.Client(transport=transport, trust_env=False)
+            _sync, _sync_pid = (client, transport), os.getpid()
             # Close keep-alive sockets cleanly at exit instead of leaving them to the GC.
-            atexit.register(_sync.close)
-        return _sync, _sync_transport
+            atexit.register(client.close)
+        return _sync
 
 
 def sync_pool() -> httpx.Client:
@@ -147,11 +142,11 @@ def async_transport() -> httpx.AsyncHTTPTransport:
 
 def close_default_pool() -> None:
     """Close the process-wide sync pool (it is re-created on next use)."""
-    global _sync, _sync_transport
+    global _sync
     with _lock:
-        client, _sync, _sync_transport = _sync, None, None
-    if client is not None:
-        client.close()
+        entry, _sync = _sync, None
+    if entry is not None:
+        entry[0].close()
 
 
 async def aclose_default_pool() -> None:

@@ -28,7 +28,7 @@ class Record(dict[str, Any]):
             expand = self.get("expand")
             # type() first: a list page builds a hundred of these, and an ABC
             # isinstance check costs more than the copy itself.
-            if expand and (type(expand) is dict or isinstance(expand, Mapping)):
+            if expand and _is_mapping(expand):
                 self["expand"] = {key: _expand_value(value) for key, value in expand.items()}
 
     @property
