@@ -74,10 +74,23 @@ def query_value(value: Any) -> str:
     return str(value)
 
 
-def encode_segment(value: str) -> str:
-    """Percent-encode one path segment (a collection name or a record id)."""
+def encode_segment(value: str, what: str = "path segment") -> str:
+    """Percent-encode one path segment (a collection name, a record id, a file name).
+
+    ``""``, ``"."`` and ``".."`` are refused before any request: URL normalisation
+    (httpx's, and any proxy's) would collapse them, so ``update("..", ...)`` on
+    ``/api/collections/x/records/..`` would reach the *collection* ``x`` itself.
+
+    :param what: what the segment is, for the error message (``"record id"``).
+    :raises ValueError: for an empty, ``.`` or ``..`` segment.
+    """
     if not isinstance(value, str):
-        raise TypeError(f"Expected a str path segment, got {type(value).__name__}.")
+        raise TypeError(f"Expected a str {what}, got {type(value).__name__}.")
+    if value in ("", ".", ".."):
+        raise ValueError(
+            f"Invalid {what} {value!r}: an empty, '.' or '..' {what} would change "
+            "which API path is called. Check the value before passing it on."
+        )
     return quote(value, safe="")
 
 

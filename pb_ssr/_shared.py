@@ -54,9 +54,9 @@ def file_url(
             base_url,
             "api",
             "files",
-            encode_segment(str(collection)),
-            encode_segment(str(record_id)),
-            encode_segment(filename),
+            encode_segment(str(collection), "collection name"),
+            encode_segment(str(record_id), "record id"),
+            encode_segment(filename, "file name"),
         ]
     )
     params: dict[str, Any] = dict(query or {})
@@ -121,10 +121,12 @@ class SubBatch:
 
     def __init__(self, queue: BatchQueue, collection: str) -> None:
         self._queue = queue
-        self._base = f"/api/collections/{encode_segment(collection)}/records"
+        self._base = f"/api/collections/{encode_segment(collection, 'collection name')}/records"
 
     def _url(self, record_id: str | None, expand: StrList | None, fields: StrList | None) -> str:
-        url = self._base + (f"/{encode_segment(record_id)}" if record_id is not None else "")
+        url = self._base + (
+            f"/{encode_segment(record_id, 'record id')}" if record_id is not None else ""
+        )
         q = record_query(expand=expand, fields=fields)
         if q:
             url += "?" + "&".join(f"{k}={quote(str(v), safe=',')}" for k, v in q.items())

@@ -47,7 +47,7 @@ class AsyncRecordService:
             raise ValueError("A collection name or id is required.")
         self.client = client
         self.collection = collection
-        self._base = f"/api/collections/{encode_segment(collection)}"
+        self._base = f"/api/collections/{encode_segment(collection, 'collection name')}"
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.collection!r}>"
@@ -541,7 +541,7 @@ class AsyncRecordService:
         data = await other._send(
             RequestSpec(
                 "POST",
-                f"{self._base}/impersonate/{encode_segment(record_id)}",
+                f"{self._base}/impersonate/{encode_segment(record_id, 'record id')}",
                 query=record_query(expand=expand, fields=fields, query=query),
                 headers={"Authorization": self.client.auth_store.token, **(headers or {})},
                 body={"duration": int(duration)},
@@ -660,7 +660,7 @@ class AsyncRecordService:
         return True
 
     def _record_path(self, record_id: str) -> str:
-        return f"{self._base}/records/{encode_segment(record_id)}"
+        return f"{self._base}/records/{encode_segment(record_id, 'record id')}"
 
 
 class AsyncFileService:
