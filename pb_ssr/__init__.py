@@ -20,6 +20,7 @@ from ._config import ConfigurationError as ConfigurationError
 from ._config import Settings as Settings
 from ._cookie import CookieCodec as CookieCodec
 from ._cookie import CookieUpdate as CookieUpdate
+from ._errors import BlockingCallError as BlockingCallError
 from ._errors import ClientResponseError as ClientResponseError
 from ._errors import PocketBaseUnavailable as PocketBaseUnavailable
 from ._filter import build_filter as build_filter
@@ -36,6 +37,11 @@ from ._session import RequestSession as RequestSession
 from ._session import SessionManager as SessionManager
 from ._session import SessionResult as SessionResult
 from ._shared import RecordSubscription as RecordSubscription
+from ._store import Mark as Mark
+from ._store import MemoryStore as MemoryStore
+from ._store import Outcome as Outcome
+from ._store import SessionStore as SessionStore
+from ._store import StoreValue as StoreValue
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import decode_claims as decode_claims
 from ._version import __version__ as __version__
@@ -44,11 +50,15 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "AsyncPocketBase",
     "AuthStore",
+    "BlockingCallError",
     "ClientResponseError",
     "ConfigurationError",
     "CookieCodec",
     "CookieUpdate",
     "ListResult",
+    "Mark",
+    "MemoryStore",
+    "Outcome",
     "PocketBase",
     "PocketBaseUnavailable",
     "Record",
@@ -58,7 +68,9 @@ __all__ = [
     "ServiceClient",
     "SessionManager",
     "SessionResult",
+    "SessionStore",
     "Settings",
+    "StoreValue",
     "TokenClaims",
     "aclose_default_pool",
     "build_filter",

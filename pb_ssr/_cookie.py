@@ -140,6 +140,11 @@ class CookieCodec:
             keys = [k.encode() if isinstance(k, str) else k for k in (*fallbacks, secret_key)]
             self._serializer = URLSafeSerializer(keys, salt=self.salt, serializer=_CompactJSON)
 
+    @property
+    def signed(self) -> bool:
+        """True for the signed format: only pb-ssr can have written the cookie."""
+        return self._serializer is not None
+
     # -- reading ------------------------------------------------------------------
 
     def load(self, value: str | None) -> tuple[str, dict[str, Any] | None] | None:

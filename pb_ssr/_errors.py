@@ -10,9 +10,13 @@
                                   PocketBase is down (``ON_BACKEND_ERROR = "raise"``);
                                   the adapters answer 503
 
+    RuntimeError
+    └── BlockingCallError         a sync session read inside a running event loop,
+                                  before the session was loaded: ``await`` it
+
 Bad *untrusted* input (a tampered cookie, a garbage token) never raises: it
 turns into an anonymous request. Misuse of the API raises ``TypeError`` or
-``ValueError`` with a message that says the fix.
+``ValueError`` (an empty, ``.`` or ``..`` id, say) with a message that says the fix.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["ClientResponseError", "PocketBaseUnavailable"]
+__all__ = ["BlockingCallError", "ClientResponseError", "PocketBaseUnavailable"]
 
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 
@@ -174,3 +178,13 @@ class PocketBaseUnavailable(ClientResponseError):
             is_abort=exc.is_abort,
             original_error=exc.original_error or exc,
         )
+
+
+class BlockingCallError(RuntimeError):
+    """A synchronous pb-ssr call was made where it would block a running event loop.
+
+    Reading the session synchronously (``request.pb_user``, ``current_user``,
+    ``session.user()``) inside ``async def`` code is fine once the session is
+    loaded; before that it would wait on PocketBase with every other request on
+    the loop stuck behind it. The message names the ``await`` to use instead.
+    """

@@ -13,10 +13,11 @@ Adapters (Django middleware, Flask extension) do three things per request:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -25,10 +26,11 @@ from ._auth_store import AuthStore
 from ._client import AsyncPocketBase, PocketBase
 from ._config import Settings
 from ._cookie import CookieCodec, CookieUpdate
-from ._errors import ClientResponseError, PocketBaseUnavailable
+from ._errors import BlockingCallError, ClientResponseError, PocketBaseUnavailable
 from ._forwarding import forward_headers
 from ._records import Record
-from ._tokens import TokenClaims, decode_claims
+from ._store import Mark, SessionStore
+from ._tokens import TokenClaims, read_auth_token
 from ._validation import Outcome, Validator, token_key
 
 __all__ = ["RequestSession", "SessionManager", "SessionResult"]
@@ -57,9 +59,26 @@ class _Pending:
     """The cookie as read, before PocketBase was asked."""
 
     present: bool
-    token: str = ""
+    token: str = field(default="", repr=False)
     record: dict[str, Any] | None = None
     claims: TokenClaims | None = None
+
+    @property
+    def key(self) -> bytes:
+        return token_key(self.token)
+
+    def lifetime(self) -> float:
+        """Seconds the token has left (how long a rejection or a logout is remembered)."""
+        assert self.claims is not None
+        return max(0.0, self.claims.seconds_left(time.time()))
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class SessionManager:
@@ -70,6 +89,8 @@ class SessionManager:
     :param secret_key_fallbacks: older keys still accepted (key rotation).
     :param http_client: an ``httpx.Client`` instead of the shared pool.
     :param async_http_client: an ``httpx.AsyncClient`` instead of the shared pool.
+    :param store: where verdicts, logouts and confirmations are kept (default: this
+        process's memory, bounded by ``VALIDATE_CACHE_SIZE``).
 
     Example (what an adapter does)::
 
@@ -91,13 +112,17 @@ class SessionManager:
         secret_key_fallbacks: Sequence[str | bytes] = (),
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        store: SessionStore | None = None,
     ) -> None:
         self.settings = settings
         self.codec = self.codec_class(
             settings, secret_key=secret_key, fallbacks=secret_key_fallbacks
         )
         self.validator = Validator(
-            ttl=settings.VALIDATE_TTL, maxsize=settings.VALIDATE_CACHE_SIZE, timer=self.now
+            ttl=settings.VALIDATE_TTL,
+            maxsize=settings.VALIDATE_CACHE_SIZE,
+            timer=self.now,
+            store=store,
         )
         self.http_client = http_client
         self.async_http_client = async_http_client
@@ -159,20 +184,21 @@ class SessionManager:
         if loaded is None:
             return pending
         token, record = loaded
-        claims = decode_claims(token)
-        # Only live auth tokens are worth a round trip; anything else is dropped now.
-        if (
-            claims is None
-            or claims.type != "auth"
-            or not claims.collection_id
-            or claims.is_expired(time.time())
-        ):
+        # Strict, before any I/O: only something shaped exactly like a live PocketBase
+        # auth token is worth a round trip (and only that can travel in a header).
+        claims = read_auth_token(token)
+        if claims is None:
             return pending
         pending.token, pending.record, pending.claims = token, record, claims
         return pending
 
-    def _settle(self, pending: _Pending, outcome: Outcome) -> tuple[str, Record | None, bool, bool]:
-        """Apply the policy: return (token, record, verified, keep_cookie) for the request."""
+    def _settle(
+        self, pending: _Pending, outcome: Outcome, mark: Mark | None = None
+    ) -> tuple[str, Record | None, bool, bool]:
+        """Apply the policy: return (token, record, verified, keep_cookie) for the request.
+
+        :param mark: the token's "confirmed" mark, read only after an outage under "keep".
+        """
         claims = pending.claims
         assert claims is not None
         if outcome.status == "valid":
@@ -183,20 +209,35 @@ class SessionManager:
                 and outcome.new_token != token
                 and claims.seconds_left(time.time()) < self.settings.REFRESH_WITHIN
             ):
-                token = outcome.new_token
-                # The renewed token is as good as confirmed: next page, no round trip.
-                self.validator.store(
-                    token_key(token),
-                    Outcome(status="valid", record=outcome.record, new_token=token, at=outcome.at),
-                )
+                renewed = read_auth_token(outcome.new_token)
+                if renewed is not None:
+                    token = outcome.new_token
+                    # The renewed token is as good as confirmed: next page, no round trip.
+                    self.validator.store_outcome(
+                        token_key(token),
+                        Outcome(status="valid", record=outcome.record, at=outcome.at),
+                        lifetime=renewed.seconds_left(time.time()),
+                    )
             return token, outcome.record, True, False
         if outcome.status == "rejected":
             return "", None, False, False
         error = outcome.error or ClientResponseError(status=0)
+        hashed = pending.key.hex()[:12]
+        if outcome.status == "unconfirmed":
+            # PocketBase is up but did not say yes (a 429, say): nobody is trusted on
+            # an answer like that, and nobody loses the cookie over it either.
+            logger.warning(
+                "PocketBase did not confirm a session (token_hash=%s, status=%s: %s); "
+                "anonymous for now.",
+                hashed,
+                error.status,
+                error.message,
+            )
+            return "", None, False, True
         policy = self.settings.ON_BACKEND_ERROR
         logger.warning(
             "PocketBase could not confirm a session (token_hash=%s, status=%s: %s); policy %r.",
-            token_key(pending.token).hex()[:12],
+            hashed,
             error.status,
             error.message,
             policy,
@@ -206,12 +247,30 @@ class SessionManager:
         if policy == "anonymous":
             # Anonymous for this request, but the cookie stays: PocketBase only blinked.
             return "", None, False, True
-        if pending.record is not None:
-            record = Record(pending.record)
-        else:
-            # A token-only cookie (record trimmed away): the claims still say who it is.
-            record = Record({"id": claims.record_id, "collectionId": claims.collection_id})
+        record = self._kept_record(pending, mark)
+        if record is None:
+            return "", None, False, True
         return pending.token, record, False, True
+
+    def _kept_record(self, pending: _Pending, mark: Mark | None) -> Record | None:
+        """Who "keep" may serve during an outage: only a user PocketBase confirmed.
+
+        The record comes from PocketBase's own confirmation (the "confirmed" mark),
+        never from an unsigned cookie. A *signed* cookie counts as pb-ssr's own
+        record of a confirmation (pb-ssr signs only what PocketBase returned), which
+        keeps users signed in on workers that have not seen them yet.
+        """
+        claims = pending.claims
+        assert claims is not None
+        if mark is not None:
+            if mark.record is not None:
+                return Record(mark.record)
+        elif not self.codec.signed:
+            return None
+        elif pending.record is not None and pending.record.get("id") == claims.record_id:
+            return Record(pending.record)
+        # A token-only cookie (record trimmed away): the claims still say who it is.
+        return Record({"id": claims.record_id, "collectionId": claims.collection_id})
 
     def _confirm(
         self, pending: _Pending, client_ip: str | None, user_agent: str | None = None
@@ -309,19 +368,41 @@ class RequestSession:
         return store
 
     def load(self) -> AuthStore:
-        """Check the cookie's token (sync) and return the request's auth store."""
+        """Check the cookie's token (sync) and return the request's auth store.
+
+        :raises BlockingCallError: when called on a thread that runs an event loop
+            and the answer is not known yet (it would block the loop): use
+            :meth:`aload` there.
+        """
         if self._store is not None:
             return self._store
         pending = self._begin()
         if pending.claims is None:
             return self._install("", None, False)
         m = self.manager
+        key = pending.key
+        if _in_event_loop():
+            known = m.validator.cached(key)
+            if known is None or (
+                known.status == "outage" and m.settings.ON_BACKEND_ERROR == "keep"
+            ):
+                raise BlockingCallError(
+                    "The pb-ssr session was read synchronously inside a running event "
+                    "loop before it was loaded, which would block every other request on "
+                    "that loop. In async code load it first: `await request.apb_user()` "
+                    "(Django), `await apb()` (Flask) or `await session.aload()`."
+                )
+            return self._install(*m._settle(pending, known))
         outcome = m.validator.run(
-            token_key(pending.token),
+            key,
             lambda: m._confirm(pending, self.client_ip, self.user_agent),
             timeout=m._wait_limit(),
+            lifetime=pending.lifetime(),
         )
-        return self._install(*m._settle(pending, outcome))
+        mark = None
+        if outcome.status == "outage" and m.settings.ON_BACKEND_ERROR == "keep":
+            mark = m.validator.confirmed(key)
+        return self._install(*m._settle(pending, outcome, mark))
 
     async def aload(self) -> AuthStore:
         """The async twin of :meth:`load`."""
@@ -331,12 +412,17 @@ class RequestSession:
         if pending.claims is None:
             return self._install("", None, False)
         m = self.manager
+        key = pending.key
         outcome = await m.validator.arun(
-            token_key(pending.token),
+            key,
             lambda: m._aconfirm(pending, self.client_ip, self.user_agent),
             timeout=m._wait_limit(),
+            lifetime=pending.lifetime(),
         )
-        return self._install(*m._settle(pending, outcome))
+        mark = None
+        if outcome.status == "outage" and m.settings.ON_BACKEND_ERROR == "keep":
+            mark = await m.validator.aconfirmed(key)
+        return self._install(*m._settle(pending, outcome, mark))
 
     # -- what views use --------------------------------------------------------------
 
@@ -375,21 +461,55 @@ class RequestSession:
         store.save(token, record)
 
     def logout(self) -> None:
-        """Sign the request out: the cookie is deleted and the cache entry dropped."""
+        """Sign the request out: the cookie is deleted and the token denied until it expires.
+
+        The token stays valid *at PocketBase* (it has no logout); pb-ssr refuses it
+        from now on wherever its store reaches: this process with the default
+        in-process store, every worker and host with a shared one. To end the
+        user's sessions at PocketBase too, see :meth:`ServiceClient.revoke_sessions`.
+        """
         store = self._store if self._store is not None else self._install("", None, False)
         self._used = True
-        for token in {store.token, self._begin().token}:
-            if token:
-                self.manager.validator.forget(token_key(token))
+        self._deny(store.token)
         store.clear()
+
+    def _deny(self, *tokens: str) -> None:
+        pending = self._begin()
+        for token in {*tokens, pending.token}:
+            claims = read_auth_token(token) if token else None
+            if claims is not None:
+                self.manager.validator.deny(token_key(token), claims.seconds_left(time.time()))
 
     # -- the answer ------------------------------------------------------------------------
 
     def finalize(self) -> SessionResult:
         """Return the ``Set-Cookie`` to emit (or none) and the caching advice."""
+        if self._cleared:
+            # Signed out through the auth store itself (``pb.auth_store.clear()``).
+            self._deny(self._installed[0])
+        self._remember_login()
         self._remember_record_change()
         cookie = self._cookie_update()
         return SessionResult(cookie=cookie, user_dependent=self._used or cookie is not None)
+
+    def _remember_login(self) -> None:
+        # A token that arrived during this request (a sign-in through this request's
+        # client: PocketBase just issued it) is confirmed: the next page needs no
+        # round trip, and "keep" may serve it through an outage.
+        store = self._store
+        if store is None or not store.token:
+            return
+        token = store.token
+        if token in (self._installed[0], self._begin().token):
+            return
+        claims = read_auth_token(token)
+        if claims is None:
+            return
+        self.manager.validator.store_outcome(
+            token_key(token),
+            Outcome(status="valid", record=store.record, at=self.manager.validator.now()),
+            lifetime=claims.seconds_left(time.time()),
+        )
 
     def _remember_record_change(self) -> None:
         # The view changed the confirmed user's record (verified, name...): update the
@@ -403,7 +523,8 @@ class RequestSession:
         key = token_key(token)
         cached = self.manager.validator.cached(key)
         if cached is not None and cached.status == "valid":
-            self.manager.validator.store(
+            claims = store.claims
+            self.manager.validator.store_outcome(
                 key,
                 Outcome(
                     status="valid",
@@ -411,6 +532,7 @@ class RequestSession:
                     new_token=cached.new_token,
                     at=cached.at,
                 ),
+                lifetime=claims.seconds_left(time.time()) if claims is not None else None,
             )
 
     def _cookie_update(self) -> CookieUpdate | None:

@@ -8,16 +8,29 @@ So the claims are read for routing and expiry only; PocketBase decides validity.
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from jwt.utils import base64url_decode
 
-__all__ = ["SUPERUSERS_COLLECTION_ID", "TokenClaims", "decode_claims"]
+__all__ = ["SUPERUSERS_COLLECTION_ID", "TokenClaims", "decode_claims", "read_auth_token"]
 
 #: The fixed id of PocketBase's ``_superusers`` system collection.
 SUPERUSERS_COLLECTION_ID = "pbc_3142635823"
+
+#: Three base64url segments (no padding), as every JWT PocketBase issues. Anything
+#: else could not even travel in an ``Authorization`` header unchanged.
+_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+#: An HS256 signature is 32 bytes: 43 base64url characters.
+_HS256_SIGNATURE_LENGTH = 43
+#: PocketBase auth tokens are ~220 characters; anything this long is not one.
+MAX_AUTH_TOKEN_LENGTH = 2048
+#: Collection ids (``_pb_users_auth_``, ``pbc_3142635823``) and record ids.
+_ID = re.compile(r"[A-Za-z0-9_]{1,100}")
+_RECORD_ID = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +71,9 @@ def decode_claims(token: str | None) -> TokenClaims | None:
     """
     if not token or not isinstance(token, str) or len(token) > 8192:
         return None
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[1]:
+    if not _JWT_SHAPE.fullmatch(token):
         return None
+    parts = token.split(".")
     try:
         # pyjwt's base64url helper on the two segments we read. jwt.decode() with
         # verify_signature=False does the same plus per-character checks that cost
@@ -89,3 +102,46 @@ def decode_claims(token: str | None) -> TokenClaims | None:
         exp=float(exp) if exp is not None else None,
         refreshable=refreshable is not False,
     )
+
+
+def read_auth_token(token: str | None, now: float | None = None) -> TokenClaims | None:
+    """Return the claims of *token* if it has the exact shape of a live PocketBase auth token.
+
+    The strict check a session runs *before* any I/O: three base64url segments of a
+    sane length, an HS256 header, an HS256-sized signature, and the claims PocketBase
+    issues with the types it issues (``type == "auth"``, string ``collectionId`` and
+    ``id``, a finite numeric ``exp`` in the future, an optional boolean
+    ``refreshable``). Anything else is ``None``: rejected locally, never sent.
+    The signature itself is still unverified (see the module docstring).
+    """
+    if not isinstance(token, str) or len(token) > MAX_AUTH_TOKEN_LENGTH:
+        return None
+    claims = decode_claims(token)
+    if claims is None:
+        return None
+    header_b64, payload_b64, signature = token.split(".")
+    if len(signature) != _HS256_SIGNATURE_LENGTH:
+        return None
+    try:
+        header: Any = json.loads(base64url_decode(header_b64))
+        payload: Any = json.loads(base64url_decode(payload_b64))
+    except (ValueError, TypeError, RecursionError):  # pragma: no cover - decode_claims passed
+        return None
+    if header.get("alg") != "HS256" or header.get("typ", "JWT") != "JWT":
+        return None
+    exp = payload.get("exp")
+    if (
+        payload.get("type") != "auth"
+        or not isinstance(payload.get("collectionId"), str)
+        or not _ID.fullmatch(payload["collectionId"])
+        or not isinstance(payload.get("id"), str)
+        or not _RECORD_ID.fullmatch(payload["id"])
+        or isinstance(exp, bool)
+        or not isinstance(exp, int | float)
+        or not math.isfinite(exp)
+        or not isinstance(payload.get("refreshable", True), bool)
+    ):
+        return None
+    if claims.is_expired(time.time() if now is None else now):
+        return None
+    return claims

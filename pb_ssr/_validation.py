@@ -2,10 +2,15 @@
 
 Asking PocketBase (``auth-refresh``) is the only way to know a token is still
 good, but doing it on every page doubles the cost of the extra hop. So each
-answer is remembered for ``VALIDATE_TTL`` seconds per process, keyed by a
-SHA-256 of the token (never the token itself), and concurrent requests holding
-the same due token share one upstream call, whether they run in threads, in
-asyncio tasks, or both.
+answer is remembered for ``VALIDATE_TTL`` seconds, keyed by a SHA-256 of the
+token (never the token itself), and concurrent requests holding the same due
+token share one upstream call, whether they run in threads, in asyncio tasks,
+or both.
+
+What is remembered lives in a :class:`~pb_ssr.SessionStore` (the process by
+default): verdicts, the deny list of logged-out tokens, and the "confirmed"
+marks that ``ON_BACKEND_ERROR = "keep"`` relies on. A rejected or logged-out
+token stays refused until its own expiry.
 """
 
 from __future__ import annotations
@@ -16,23 +21,24 @@ import hashlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Literal
 
-from cachetools import TTLCache
-
-from ._errors import ClientResponseError
-from ._records import Record
+from ._store import Mark, MemoryStore, Outcome, SessionStore, StoreValue
 
 __all__ = ["Outcome", "Validator", "token_key"]
 
-#: How long a "PocketBase is unreachable" answer is reused, so a down backend
-#: costs one timeout per few seconds instead of one per page.
+#: How long an outage is reused, so a down backend costs one call per few seconds
+#: instead of one per page.
 BACKEND_ERROR_TTL = 5.0
 
+#: The longest anything about one token is remembered (PocketBase auth tokens
+#: last 5 days by default; a longer-lived one is re-checked after this).
+MAX_TOKEN_MEMORY = 30 * 86400.0
 
 #: How many times followers may take over from interrupted leaders before giving up.
 _MAX_HANDOVERS = 5
+
+_Kind = Literal["v", "d", "c"]
 
 
 class _LeaderGone(Exception):
@@ -44,92 +50,163 @@ def token_key(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What PocketBase said about a token."""
-
-    #: ``valid``: confirmed; ``rejected``: 401/403/404; ``error``: no usable answer.
-    status: Literal["valid", "rejected", "error"]
-    #: The fresh auth record (``valid`` only).
-    record: Record | None = None
-    #: The renewed token PocketBase returned (``valid`` only), hidden from repr.
-    new_token: str = field(default="", repr=False)
-    #: The failure behind ``rejected`` or ``error``.
-    error: ClientResponseError | None = None
-    #: When the answer was obtained (``time.monotonic``).
-    at: float = 0.0
-
-    @classmethod
-    def from_error(cls, exc: ClientResponseError) -> Outcome:
-        """Classify a failed ``auth-refresh``: only 401/403/404 mean "token rejected"."""
-        status: Literal["rejected", "error"] = (
-            "rejected" if exc.status in (401, 403, 404) else "error"
-        )
-        return cls(status=status, error=exc, at=time.monotonic())
-
-
-class _Cache(TTLCache[bytes, Outcome]):
-    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:
-        super().__init__(maxsize=maxsize, ttl=ttl, timer=timer)
-
-
 class Validator:
-    """The per-process validation cache with single-flight.
+    """Validation verdicts with single-flight, over a :class:`~pb_ssr.SessionStore`.
 
-    :param ttl: seconds a ``valid`` or ``rejected`` answer is reused.
-    :param maxsize: most tokens remembered (least recently used go first).
+    :param ttl: seconds a ``valid`` answer is reused.
+    :param maxsize: most tokens remembered by the default in-process store.
     :param timer: the clock (a seam for tests).
+    :param store: where verdicts and marks live (default: a :class:`MemoryStore`).
+    :param namespace: the prefix of every store key.
     """
 
     def __init__(
-        self, *, ttl: float, maxsize: int, timer: Callable[[], float] = time.monotonic
+        self,
+        *,
+        ttl: float,
+        maxsize: int,
+        timer: Callable[[], float] = time.monotonic,
+        store: SessionStore | None = None,
+        namespace: str = "pbssr:",
     ) -> None:
         self.ttl = ttl
         self._timer = timer
-        self._cache = _Cache(maxsize, max(ttl, BACKEND_ERROR_TTL, 1e-9), timer)
+        self.store: SessionStore = store if store is not None else MemoryStore(maxsize, timer=timer)
+        self.namespace = namespace
         self._lock = threading.Lock()
         self._inflight: dict[bytes, concurrent.futures.Future[Outcome]] = {}
         #: Upstream calls made (for tests and the benchmark).
         self.upstream_calls = 0
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._cache)
+        return len(self.store) if isinstance(self.store, MemoryStore) else 0
+
+    def now(self) -> float:
+        """The validator's clock."""
+        return self._timer()
+
+    def _key(self, kind: _Kind, key: bytes) -> str:
+        return f"{self.namespace}{kind}:{key.hex()}"
+
+    # -- the pure decisions ------------------------------------------------------------
+
+    def _verdict(self, values: list[StoreValue | None]) -> Outcome | None:
+        """Read ``[deny, verdict]`` as fetched from the store: the answer, if known."""
+        denied, verdict = values
+        if isinstance(denied, Mark) and denied.kind == "denied":
+            return Outcome(status="rejected", at=denied.at)
+        if not isinstance(verdict, Outcome):
+            return None
+        if verdict.status == "valid" and self._timer() - verdict.at >= self.ttl:
+            return None
+        return verdict
+
+    def _lifetime(self, outcome: Outcome, lifetime: float | None) -> float:
+        """How long a verdict is kept."""
+        if outcome.status == "valid":
+            return self.ttl - (self._timer() - outcome.at)
+        if outcome.status == "rejected":
+            return min(lifetime if lifetime is not None else self.ttl, MAX_TOKEN_MEMORY)
+        if outcome.status == "unconfirmed":
+            # A 429 is about one client address, not the token: never reused for others.
+            return 0.0
+        return BACKEND_ERROR_TTL - (self._timer() - outcome.at)
+
+    def _writes(
+        self, key: bytes, outcome: Outcome, lifetime: float | None
+    ) -> tuple[list[tuple[str, StoreValue, float]], list[str]]:
+        """What to write (and delete) for a new verdict."""
+        sets: list[tuple[str, StoreValue, float]] = []
+        deletes: list[str] = []
+        ttl = self._lifetime(outcome, lifetime)
+        if ttl > 0:
+            sets.append((self._key("v", key), outcome, ttl))
+        else:
+            deletes.append(self._key("v", key))
+        if outcome.status == "valid" and lifetime is not None:
+            mark = Mark(kind="confirmed", record=outcome.record, at=outcome.at)
+            sets.append((self._key("c", key), mark, min(lifetime, MAX_TOKEN_MEMORY)))
+        elif outcome.status == "rejected":
+            deletes.append(self._key("c", key))
+        return sets, deletes
+
+    # -- reading and writing --------------------------------------------------------------
 
     def cached(self, key: bytes) -> Outcome | None:
-        """Return a still-fresh cached outcome for *key*, or ``None``."""
-        with self._lock:
-            return self._fresh(key)
+        """Return what is known about *key* without asking PocketBase, or ``None``."""
+        return self._verdict(self.store.get_many([self._key("d", key), self._key("v", key)]))
 
-    def _fresh(self, key: bytes) -> Outcome | None:
-        outcome = self._cache.get(key)
-        if outcome is None:
-            return None
-        limit = BACKEND_ERROR_TTL if outcome.status == "error" else self.ttl
-        if self._timer() - outcome.at >= limit:
-            return None
-        return outcome
+    async def acached(self, key: bytes) -> Outcome | None:
+        """The async twin of :meth:`cached`."""
+        values = await self.store.aget_many([self._key("d", key), self._key("v", key)])
+        return self._verdict(values)
 
-    def store(self, key: bytes, outcome: Outcome) -> None:
-        """Remember *outcome* for *key* (used for a refreshed token's own entry too)."""
-        if self.ttl <= 0 and outcome.status != "error":
-            return
-        with self._lock:
-            self._cache[key] = outcome
+    def store_outcome(self, key: bytes, outcome: Outcome, *, lifetime: float | None = None) -> None:
+        """Remember *outcome* for *key* (a renewed token, a login, a changed record).
+
+        :param lifetime: seconds the token has left; with it, a ``valid`` outcome
+            also marks the token confirmed and a ``rejected`` one lasts that long.
+        """
+        sets, deletes = self._writes(key, outcome, lifetime)
+        if deletes:
+            self.store.delete(deletes)
+        for args in sets:
+            self.store.set(*args)
+
+    async def astore_outcome(
+        self, key: bytes, outcome: Outcome, *, lifetime: float | None = None
+    ) -> None:
+        """The async twin of :meth:`store_outcome`."""
+        sets, deletes = self._writes(key, outcome, lifetime)
+        if deletes:
+            await self.store.adelete(deletes)
+        for args in sets:
+            await self.store.aset(*args)
 
     def forget(self, key: bytes) -> None:
-        """Drop *key* (after a logout, say)."""
-        with self._lock:
-            self._cache.pop(key, None)
+        """Drop the verdict on *key* (the next request asks PocketBase again)."""
+        self.store.delete([self._key("v", key)])
 
-    def _claim(self, key: bytes) -> tuple[Outcome | None, concurrent.futures.Future[Outcome], bool]:
+    def deny(self, key: bytes, lifetime: float) -> None:
+        """Put *key* on the deny list for *lifetime* seconds (a logout)."""
+        self.store.delete([self._key("v", key), self._key("c", key)])
+        self.store.set(
+            self._key("d", key),
+            Mark(kind="denied", at=self._timer()),
+            min(lifetime, MAX_TOKEN_MEMORY),
+        )
+
+    def confirmed(self, key: bytes) -> Mark | None:
+        """Return the "confirmed" mark of *key*: PocketBase said valid and nothing since."""
+        denied, mark = self.store.get_many([self._key("d", key), self._key("c", key)])
+        if denied is not None or not isinstance(mark, Mark) or mark.kind != "confirmed":
+            return None
+        return mark
+
+    async def aconfirmed(self, key: bytes) -> Mark | None:
+        """The async twin of :meth:`confirmed`."""
+        denied, mark = await self.store.aget_many([self._key("d", key), self._key("c", key)])
+        if denied is not None or not isinstance(mark, Mark) or mark.kind != "confirmed":
+            return None
+        return mark
+
+    # -- single flight ----------------------------------------------------------------------
+
+    def _claim(
+        self, key: bytes, hit: Outcome | None
+    ) -> tuple[Outcome | None, concurrent.futures.Future[Outcome], bool]:
         with self._lock:
-            hit = self._fresh(key)
             if hit is not None:
                 return hit, concurrent.futures.Future(), False
             future = self._inflight.get(key)
             if future is not None:
                 return None, future, False
+            if isinstance(self.store, MemoryStore):
+                # A leader may have settled between our read and this lock: look
+                # again (no I/O here) so the same token never costs two calls.
+                hit = self.cached(key)
+                if hit is not None:
+                    return hit, concurrent.futures.Future(), False
             future = concurrent.futures.Future()
             # RUNNING futures cannot be cancelled: a follower giving up (timeout,
             # cancelled task) must not cancel the call the others wait for.
@@ -138,19 +215,19 @@ class Validator:
             self.upstream_calls += 1
             return None, future, True
 
-    def _settle(
-        self, key: bytes, future: concurrent.futures.Future[Outcome], outcome: Outcome
-    ) -> None:
-        outcome = Outcome(
+    def _stamp(self, outcome: Outcome) -> Outcome:
+        return Outcome(
             status=outcome.status,
             record=outcome.record,
             new_token=outcome.new_token,
             error=outcome.error,
             at=self._timer(),
         )
+
+    def _done(
+        self, key: bytes, future: concurrent.futures.Future[Outcome], outcome: Outcome
+    ) -> None:
         with self._lock:
-            if self.ttl > 0 or outcome.status == "error":
-                self._cache[key] = outcome
             self._inflight.pop(key, None)
         future.set_result(outcome)
 
@@ -166,23 +243,32 @@ class Validator:
             # hand over instead of spreading the leader's CancelledError.
             future.set_exception(_LeaderGone())
 
-    def run(self, key: bytes, call: Callable[[], Outcome], *, timeout: float) -> Outcome:
-        """Return the outcome for *key*: cached, awaited from a call in flight, or *call()*.
+    def run(
+        self,
+        key: bytes,
+        call: Callable[[], Outcome],
+        *,
+        timeout: float,
+        lifetime: float | None = None,
+    ) -> Outcome:
+        """Return the outcome for *key*: known, awaited from a call in flight, or *call()*.
 
         :param call: asks PocketBase; must turn its errors into an :class:`Outcome`.
         :param timeout: how long a follower waits for the leader's call.
+        :param lifetime: seconds the token has left (how long a rejection lasts).
         """
         for _ in range(_MAX_HANDOVERS):
-            hit, future, leader = self._claim(key)
+            hit, future, leader = self._claim(key, self.cached(key))
             if hit is not None:
                 return hit
             if leader:
                 try:
-                    outcome = call()
+                    outcome = self._stamp(call())
+                    self.store_outcome(key, outcome, lifetime=lifetime)
                 except BaseException as exc:
                     self._fail(key, future, exc)
                     raise
-                self._settle(key, future, outcome)
+                self._done(key, future, outcome)
             try:
                 return future.result(timeout=timeout)
             except _LeaderGone:
@@ -190,20 +276,26 @@ class Validator:
         raise TimeoutError("token validation kept being interrupted")
 
     async def arun(
-        self, key: bytes, call: Callable[[], Awaitable[Outcome]], *, timeout: float
+        self,
+        key: bytes,
+        call: Callable[[], Awaitable[Outcome]],
+        *,
+        timeout: float,
+        lifetime: float | None = None,
     ) -> Outcome:
-        """The asyncio twin of :meth:`run` (shares the cache and in-flight calls)."""
+        """The asyncio twin of :meth:`run` (shares the store and in-flight calls)."""
         for _ in range(_MAX_HANDOVERS):
-            hit, future, leader = self._claim(key)
+            hit, future, leader = self._claim(key, await self.acached(key))
             if hit is not None:
                 return hit
             if leader:
                 try:
-                    outcome = await call()
+                    outcome = self._stamp(await call())
+                    await self.astore_outcome(key, outcome, lifetime=lifetime)
                 except BaseException as exc:
                     self._fail(key, future, exc)
                     raise
-                self._settle(key, future, outcome)
+                self._done(key, future, outcome)
             try:
                 # shield: a follower timing out or being cancelled leaves the shared
                 # future alone for everybody else.
@@ -215,4 +307,4 @@ class Validator:
         raise TimeoutError("token validation kept being interrupted")
 
     def __repr__(self) -> str:
-        return f"<Validator ttl={self.ttl} size={len(self)}>"
+        return f"<Validator ttl={self.ttl} store={type(self.store).__name__}>"

@@ -241,7 +241,14 @@ def test_the_next_request_is_that_user(manager: SessionManager, user: TestUser) 
     result = session.finalize()
     assert result.cookie is None
     assert result.user_dependent and not result.no_store
-    assert manager.validator.upstream_calls == 1
+    # PocketBase issued the token a moment ago: the sign-in itself is the confirmation.
+    assert manager.validator.upstream_calls == 0
+
+    # Another worker (its own in-process store) confirms it once.
+    other = SessionManager(manager.settings, secret_key=SECRET)
+    elsewhere = other.open(update.value)
+    assert elsewhere.user() == current and elsewhere.verified
+    assert other.validator.upstream_calls == 1
 
 
 def test_an_untouched_session_costs_nothing(manager: SessionManager, user: TestUser) -> None:
@@ -643,7 +650,9 @@ def test_logout_deletes_the_cookie_and_the_cache_entry(
     result = session.finalize()
     assert result.cookie is not None and result.cookie.is_delete
     assert result.user_dependent
-    assert manager.validator.cached(key) is None
+    # The "valid" verdict is gone: the token is denied until it expires.
+    verdict = manager.validator.cached(key)
+    assert verdict is not None and verdict.status == "rejected"
 
 
 def test_logout_without_reading_the_user_first_drops_the_cache_entry(
@@ -659,9 +668,10 @@ def test_logout_without_reading_the_user_first_drops_the_cache_entry(
     session.logout()
     result = session.finalize()
     assert result.cookie is not None and result.cookie.is_delete
-    assert manager.validator.cached(key) is None, (
-        "RequestSession.logout() promises to drop the validation cache entry, but on a "
-        "session that was never loaded it clears an empty store and forgets nothing"
+    verdict = manager.validator.cached(key)
+    assert verdict is not None and verdict.status == "rejected", (
+        "RequestSession.logout() promises to deny the cookie's token, but on a "
+        "session that was never loaded it clears an empty store and denies nothing"
     )
 
 
@@ -721,8 +731,10 @@ def test_forwarded_addresses_give_each_user_their_own_limit(
     limited = [e for e in errors if e.status == 429]
     assert limited and all(e.is_rate_limited for e in limited)
 
-    # The validation call of a later page view carries the visitor's address too.
-    visit = manager.open(cookies[3], client_ip=ips[3])
+    # The validation call of a later page view (on another worker, which has not
+    # seen the sign-in) carries the visitor's address too.
+    worker = SessionManager(make_settings(server.url), secret_key=SECRET)
+    visit = worker.open(cookies[3], client_ip=ips[3])
     assert visit.user() is not None and visit.verified
 
     logs = server.wait_for_logs(
@@ -783,8 +795,10 @@ def test_pocketbase_sees_the_browsers_user_agent(
     pb.collection("users").auth_with_password(user.email, user.password)
     cookie = session.finalize().cookie
     assert cookie is not None
-    # The next request validates the cookie (auth-refresh) and lists with its agent too.
-    later = manager.open(cookie.value, client_ip="203.0.113.9", user_agent=agent)
+    # The next request (on another worker) validates the cookie (auth-refresh) and
+    # lists with its agent too.
+    worker = SessionManager(manager.settings, secret_key=SECRET)
+    later = worker.open(cookie.value, client_ip="203.0.113.9", user_agent=agent)
     later.client().collection("users").get_list(1, 1)
 
     logs = pocketbase_server.wait_for_logs(f"data.userAgent = '{agent}'", count=3)

@@ -9,9 +9,10 @@ import threading
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 
-from pb_ssr import ClientResponseError
+from pb_ssr import ClientResponseError, MemoryStore, PocketBaseUnavailable
 from pb_ssr._validation import BACKEND_ERROR_TTL, Outcome, Validator, token_key
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InUxIiwidHlwZSI6ImF1dGgifQ.c2VjcmV0LXNpZ25hdHVyZQ"
@@ -70,7 +71,9 @@ class Upstream:
 
 
 def error_outcome(status: int = 0) -> Outcome:
-    return Outcome.from_error(ClientResponseError(status=status))
+    """A failed auth-refresh; status 0 is a refused connection (an outage)."""
+    original = httpx.ConnectError("refused") if status == 0 else None
+    return Outcome.from_error(ClientResponseError(status=status, original_error=original))
 
 
 def in_threads(n: int, target: Callable[[], object]) -> list[object]:
@@ -214,9 +217,9 @@ def test_error_outcomes_are_reused_for_five_seconds_only() -> None:
     clock = FakeClock()
     v = Validator(ttl=60, maxsize=100, timer=clock)
     upstream = Upstream(error_outcome(0))
-    assert v.run(KEY, upstream, timeout=WAIT).status == "error"
+    assert v.run(KEY, upstream, timeout=WAIT).status == "outage"
     clock.advance(BACKEND_ERROR_TTL - 0.1)
-    assert v.run(KEY, upstream, timeout=WAIT).status == "error"
+    assert v.run(KEY, upstream, timeout=WAIT).status == "outage"
     assert upstream.calls == 1
     clock.advance(0.2)
     assert v.cached(KEY) is None
@@ -251,15 +254,91 @@ def test_error_ttl_applies_with_a_short_validate_ttl() -> None:
         (401, "rejected"),
         (403, "rejected"),
         (404, "rejected"),
-        (0, "error"),
-        (400, "error"),
-        (429, "error"),
-        (500, "error"),
-        (503, "error"),
+        (0, "outage"),
+        (500, "outage"),
+        (502, "outage"),
+        (503, "outage"),
+        # PocketBase answered without deciding: not an outage, so "keep" never applies.
+        (400, "unconfirmed"),
+        (429, "unconfirmed"),
     ],
 )
 def test_outcome_classification(status: int, expected: str) -> None:
     assert error_outcome(status).status == expected
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        (httpx.ConnectError("refused"), "outage"),
+        (httpx.ReadTimeout("slow"), "outage"),
+        (httpx.ConnectTimeout("slow"), "outage"),
+        (httpx.ReadError("reset"), "outage"),
+        (httpx.RemoteProtocolError("dropped mid-response"), "outage"),
+        # Failures on this side, before anything reached PocketBase: never an outage.
+        (httpx.LocalProtocolError("Illegal header value"), "unconfirmed"),
+        (httpx.UnsupportedProtocol("no"), "unconfirmed"),
+        (ValueError("bad header"), "unconfirmed"),
+        (None, "unconfirmed"),
+    ],
+)
+def test_no_answer_is_an_outage_only_when_nothing_came_back(
+    original: Exception | None, expected: str
+) -> None:
+    exc = ClientResponseError(status=0, original_error=original)
+    assert Outcome.from_error(exc).status == expected
+
+
+def test_an_open_breaker_is_an_outage() -> None:
+    assert Outcome.from_error(PocketBaseUnavailable(status=0)).status == "outage"
+
+
+def test_rejections_last_until_the_token_expires() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    upstream = Upstream(error_outcome(401))
+    v.run(KEY, upstream, timeout=WAIT, lifetime=3600)
+    clock.advance(3599)
+    upstream.outcome = Outcome(status="valid")
+    assert v.run(KEY, upstream, timeout=WAIT, lifetime=1).status == "rejected"
+    assert upstream.calls == 1
+    clock.advance(2)
+    assert v.run(KEY, upstream, timeout=WAIT, lifetime=1).status == "valid"
+
+
+def test_a_denied_token_is_rejected_without_a_call_until_it_expires() -> None:
+    clock = FakeClock()
+    v = Validator(ttl=60, maxsize=100, timer=clock)
+    upstream = Upstream()
+    assert v.run(KEY, upstream, timeout=WAIT, lifetime=600).status == "valid"
+    assert v.confirmed(KEY) is not None
+    v.deny(KEY, 600)
+    assert v.confirmed(KEY) is None
+    clock.advance(599)
+    assert v.run(KEY, upstream, timeout=WAIT, lifetime=1).status == "rejected"
+    assert upstream.calls == 1
+
+
+def test_a_flood_of_verdicts_never_evicts_a_logout() -> None:
+    v = Validator(ttl=60, maxsize=8)
+    v.deny(KEY, 3600)
+    upstream = Upstream(error_outcome(401))
+    for i in range(100):
+        v.run(token_key(f"forged-{i}"), upstream, timeout=WAIT, lifetime=3600)
+    assert v.cached(KEY) is not None and v.cached(KEY).status == "rejected"  # type: ignore[union-attr]
+
+
+def test_confirmed_marks_need_a_valid_answer() -> None:
+    v = Validator(ttl=60, maxsize=100)
+    v.run(KEY, Upstream(error_outcome(0)), timeout=WAIT, lifetime=600)
+    assert v.confirmed(KEY) is None
+    v.forget(KEY)
+    v.run(KEY, Upstream(Outcome(status="valid", record=None)), timeout=WAIT, lifetime=600)
+    mark = v.confirmed(KEY)
+    assert mark is not None and mark.kind == "confirmed"
+    v.forget(KEY)
+    v.run(KEY, Upstream(error_outcome(401)), timeout=WAIT, lifetime=600)
+    assert v.confirmed(KEY) is None
 
 
 def test_ttl_zero_caches_nothing() -> None:
@@ -270,7 +349,7 @@ def test_ttl_zero_caches_nothing() -> None:
         v.run(KEY, upstream, timeout=WAIT)
     assert upstream.calls == 3
     assert len(v) == 0
-    v.store(KEY, Outcome(status="valid", at=clock.now))
+    v.store_outcome(KEY, Outcome(status="valid", at=clock.now))
     assert v.cached(KEY) is None
     # A down PocketBase still costs one call per BACKEND_ERROR_TTL, even with ttl=0.
     upstream.outcome = error_outcome(0)
@@ -293,7 +372,7 @@ def test_store_and_forget() -> None:
     clock = FakeClock()
     v = Validator(ttl=60, maxsize=100, timer=clock)
     outcome = Outcome(status="valid", new_token="renewed", at=clock.now)
-    v.store(KEY, outcome)
+    v.store_outcome(KEY, outcome)
     assert v.cached(KEY) is outcome
     upstream = Upstream()
     assert v.run(KEY, upstream, timeout=WAIT) is outcome
@@ -308,7 +387,7 @@ def test_store_and_forget() -> None:
 def test_store_respects_the_outcome_time() -> None:
     clock = FakeClock()
     v = Validator(ttl=60, maxsize=100, timer=clock)
-    v.store(KEY, Outcome(status="valid", at=clock.now - 59))
+    v.store_outcome(KEY, Outcome(status="valid", at=clock.now - 59))
     assert v.cached(KEY) is not None
     clock.advance(1)
     assert v.cached(KEY) is None
@@ -321,7 +400,7 @@ def test_maxsize_bounds_the_cache() -> None:
         v.run(token_key(f"token-{i}"), upstream, timeout=WAIT)
         assert len(v) <= 16
     for i in range(160):
-        v.store(token_key(f"stored-{i}"), Outcome(status="valid", at=time.monotonic()))
+        v.store_outcome(token_key(f"stored-{i}"), Outcome(status="valid", at=time.monotonic()))
         assert len(v) <= 16
     assert len(v) == 16
     assert upstream.calls == 160
@@ -461,11 +540,17 @@ def test_the_raw_token_is_nowhere_in_the_cache() -> None:
     error = ClientResponseError(url="http://pb.test/api/x", status=401)
     v.run(KEY, lambda: Outcome(status="valid", new_token=renewed), timeout=WAIT)
     v.run(token_key("other"), lambda: Outcome.from_error(error), timeout=WAIT)
-    v.store(token_key(renewed), Outcome(status="valid", new_token=renewed, at=time.monotonic()))
-    dump = repr(list(v._cache.keys())) + repr(list(v._cache.values())) + repr(v)
+    v.store_outcome(
+        token_key(renewed), Outcome(status="valid", new_token=renewed, at=time.monotonic())
+    )
+    v.deny(token_key("logged-out"), 60)
+    store = v.store
+    assert isinstance(store, MemoryStore)
+    entries = [*store._volatile.items(), *store._durable.items()]
+    dump = repr(entries) + repr(v) + repr(store)
     for secret in (TOKEN, renewed, TOKEN[-20:], TOKEN.encode().hex()):
         assert secret not in dump
-    assert all(isinstance(k, bytes) and len(k) == 32 for k in v._cache)
+    assert all(k.startswith("pbssr:") and len(k.rsplit(":", 1)[1]) == 64 for k, _ in entries)
     # The renewed token is available to the code that needs it, just not printed.
     assert v.cached(KEY).new_token == renewed  # type: ignore[union-attr]
     assert "renewed" not in repr(v.cached(KEY))
