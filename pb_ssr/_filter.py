@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
 from collections.abc import Mapping
@@ -28,7 +29,8 @@ def filter_literal(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"Cannot use {value!r} in a PocketBase filter.")
-        return repr(value)
+        # Plain digits: PocketBase's filter lexer has no exponent syntax (1e+308).
+        return format(decimal.Decimal(repr(value)), "f")
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)

@@ -118,3 +118,32 @@ def test_datetime_binding_against_server(pocketbase_server: PocketBaseServer) ->
         filter=pb.filter("when > {:d} && id = {:id}", d=dt.date(2030, 5, 6), id=rec.id)
     )
     assert [r.id for r in found] == [rec.id]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1e308, "1" + "0" * 308),
+        (1e16, "10000000000000000"),
+        (1e-7, "0.0000001"),
+        (-2.5e-5, "-0.000025"),
+        (0.1, "0.1"),
+        (123456789.125, "123456789.125"),
+    ],
+)
+def test_floats_are_written_without_an_exponent(value: float, expected: str) -> None:
+    # repr(1e308) is '1e+308', which PocketBase's filter lexer rejects (a 400).
+    assert filter_literal(value) == expected
+    assert float(filter_literal(value)) == value
+
+
+@pytest.mark.parametrize("value", [1e308, 1e16, 1e-7, -2.5e-5])
+def test_extreme_floats_are_accepted_by_the_server(
+    pocketbase_server: PocketBaseServer, value: float
+) -> None:
+    pb = PocketBase(pocketbase_server.url)
+    rec = pb.collection("notes").create({"title": f"ranked {value}", "rank": -7})
+    notes = pb.collection("notes")
+    below = notes.get_full_list(filter=pb.filter("rank < {:v} && id = {:id}", v=value, id=rec.id))
+    above = notes.get_full_list(filter=pb.filter("rank > {:v} && id = {:id}", v=value, id=rec.id))
+    assert ([r.id for r in below], above) == ([rec.id], [])
