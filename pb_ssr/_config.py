@@ -59,6 +59,10 @@ class Settings:
     COOKIE_NAME: str = "pb_auth"
     #: Send the cookie over HTTPS only. Turn off only for plain-http local development.
     COOKIE_SECURE: bool = True
+    #: Hide the cookie from page scripts. ``False`` is allowed only with the ``js-sdk``
+    #: format (its one purpose: browser code sharing the session) and costs the main
+    #: defence against token theft by XSS.
+    COOKIE_HTTPONLY: bool = True
     #: ``Lax`` lets the cookie ride on the OAuth2 redirect back to the site.
     COOKIE_SAMESITE: SameSite = "Lax"
     #: Cookie domain; ``None`` means the exact host that set it.
@@ -153,7 +157,7 @@ class Settings:
                 fail("PUBLIC_URL", f"must be an http(s) URL or None, got {self.PUBLIC_URL!r}.")
         if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):
             fail("COOKIE_NAME", f"is not a valid cookie name: {self.COOKIE_NAME!r}.")
-        for key in ("COOKIE_SECURE", "FORWARD_USER_AGENT"):
+        for key in ("COOKIE_SECURE", "COOKIE_HTTPONLY", "FORWARD_USER_AGENT"):
             if not isinstance(getattr(self, key), bool):
                 fail(key, "must be True or False.")
         if self.COOKIE_SAMESITE not in get_args(SameSite):
@@ -171,6 +175,12 @@ class Settings:
             fail("COOKIE_PATH", "must start with '/'.")
         if self.COOKIE_FORMAT not in get_args(CookieFormat):
             fail("COOKIE_FORMAT", f"must be 'signed' or 'js-sdk', got {self.COOKIE_FORMAT!r}.")
+        if not self.COOKIE_HTTPONLY and self.COOKIE_FORMAT != "js-sdk":
+            fail(
+                "COOKIE_HTTPONLY",
+                "can be False only with COOKIE_FORMAT = 'js-sdk' (browser code sharing the "
+                "session); the signed cookie is for the server alone.",
+            )
         if "id" not in self.RECORD_FIELDS:
             fail("RECORD_FIELDS", "must include 'id'.")
         for key in ("VALIDATE_TTL", "REFRESH_WITHIN"):

@@ -229,7 +229,7 @@ class CookieCodec:
             path=s.COOKIE_PATH,
             domain=s.COOKIE_DOMAIN,
             secure=s.COOKIE_SECURE,
-            httponly=True,
+            httponly=s.COOKIE_HTTPONLY,
             samesite=s.COOKIE_SAMESITE,
             expires=expires,
         )

@@ -119,6 +119,8 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("COOKIE_SECURE", "yes"),
     ("COOKIE_SECURE", 1),
     ("COOKIE_SECURE", None),
+    ("COOKIE_HTTPONLY", "yes"),
+    ("COOKIE_HTTPONLY", False),
     ("FORWARD_USER_AGENT", "yes"),
     ("FORWARD_USER_AGENT", None),
     ("COOKIE_SAMESITE", "lax"),

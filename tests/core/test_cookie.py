@@ -710,3 +710,23 @@ def test_cookie_update_is_a_value() -> None:
     )
     assert a == b
     assert a.header() == b.header()
+
+
+def test_js_sdk_cookie_can_be_shared_with_browser_code() -> None:
+    codec = CookieCodec(
+        make_settings(COOKIE_FORMAT="js-sdk", COOKIE_HTTPONLY=False), secret_key=None
+    )
+    update = codec.dump(TOKEN, RECORD, max_age=3600)
+    _, attrs = attributes(update.header())
+    assert "HttpOnly" not in attrs and "Secure" in attrs
+    assert update.set_cookie_kwargs()["httponly"] is False
+    assert codec.delete().set_cookie_kwargs()["httponly"] is False
+
+
+def test_the_signed_cookie_is_always_httponly() -> None:
+    from pb_ssr import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="COOKIE_HTTPONLY"):
+        make_settings(COOKIE_HTTPONLY=False)
+    with pytest.raises(ConfigurationError, match="COOKIE_HTTPONLY"):
+        make_settings(COOKIE_FORMAT="js-sdk", COOKIE_HTTPONLY="no")
