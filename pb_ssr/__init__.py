@@ -16,8 +16,10 @@ from ._auth_store import AuthStore as AuthStore
 from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
+from ._config import Advice as Advice
 from ._config import ConfigurationError as ConfigurationError
 from ._config import Settings as Settings
+from ._config import settings_advice as settings_advice
 from ._cookie import CookieCodec as CookieCodec
 from ._cookie import CookieUpdate as CookieUpdate
 from ._errors import BlockingCallError as BlockingCallError
@@ -48,6 +50,7 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Advice",
     "AsyncPocketBase",
     "AuthStore",
     "BlockingCallError",
@@ -79,4 +82,5 @@ __all__ = [
     "forward_headers",
     "is_local_path",
     "resolve_client_ip",
+    "settings_advice",
 ]

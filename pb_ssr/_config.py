@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 
 from ._base import _check_base_url
 
-__all__ = ["ConfigurationError", "Settings"]
+__all__ = ["Advice", "ConfigurationError", "Settings", "settings_advice"]
 
 CookieFormat = Literal["signed", "js-sdk"]
 BackendErrorPolicy = Literal["keep", "anonymous", "raise"]
@@ -38,6 +38,60 @@ DEFAULT_RECORD_FIELDS = (
 
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _HEADER_NAME = _COOKIE_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """A valid but risky configuration, reported by Django checks and ``flask pb check``."""
+
+    #: Stable code (the adapters map it to their ids, e.g. ``pb_ssr.W004``).
+    code: str
+    #: What is risky, naming the setting.
+    message: str
+    #: How to fix it.
+    hint: str
+
+
+def settings_advice(settings: Settings, *, source: str = "POCKETBASE") -> list[Advice]:
+    """Return what is valid but risky in *settings*, most serious first.
+
+    :param source: how the user spelled the keys (``"POCKETBASE"`` or ``"POCKETBASE_"``).
+    """
+    out: list[Advice] = []
+    everyone = [
+        p for p in settings.TRUSTED_PROXIES if ipaddress.ip_network(p, strict=False).prefixlen == 0
+    ]
+    if everyone:
+        out.append(
+            Advice(
+                "trusted-proxies-everyone",
+                f"{_name(source, 'TRUSTED_PROXIES')} trusts {', '.join(everyone)}: any client "
+                "can write its own X-Forwarded-For, pick the address PocketBase sees, and so "
+                "escape rate limits and address-based rules.",
+                "List only your reverse proxies' addresses (e.g. '10.0.0.0/8', '127.0.0.1').",
+            )
+        )
+    if not settings.COOKIE_HTTPONLY:
+        out.append(
+            Advice(
+                "cookie-readable",
+                f"{_name(source, 'COOKIE_HTTPONLY')} is False: page scripts can read the "
+                "PocketBase token, so one XSS flaw hands every visitor's session to an attacker.",
+                "Keep it True unless browser code must share the js-sdk cookie.",
+            )
+        )
+    if settings.COOKIE_FORMAT == "js-sdk" and settings.ON_BACKEND_ERROR == "keep":
+        out.append(
+            Advice(
+                "js-sdk-keep",
+                f"{_name(source, 'COOKIE_FORMAT')} is 'js-sdk' (unsigned) with "
+                f"{_name(source, 'ON_BACKEND_ERROR')} 'keep': during an outage only tokens this "
+                "process (or the shared store) saw confirmed are kept; a worker that never saw a "
+                "user signs them out until PocketBase is back.",
+                "Use the signed format, a shared STORE, or ON_BACKEND_ERROR = 'anonymous'.",
+            )
+        )
+    return out
 
 
 class ConfigurationError(ValueError):

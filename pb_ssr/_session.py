@@ -29,6 +29,7 @@ from ._cookie import CookieCodec, CookieUpdate
 from ._errors import BlockingCallError, ClientResponseError, PocketBaseUnavailable
 from ._forwarding import forward_headers
 from ._records import Record
+from ._service import ServiceClient
 from ._store import Mark, SessionStore
 from ._tokens import TokenClaims, read_auth_token
 from ._validation import Outcome, Validator, token_key
@@ -472,6 +473,40 @@ class RequestSession:
         self._used = True
         self._deny(store.token)
         store.clear()
+
+    def logout_everywhere(self, service: ServiceClient) -> bool:
+        """Sign the user out here and end every session of theirs at PocketBase.
+
+        The user's ``tokenKey`` is rotated through *service* (see
+        :meth:`ServiceClient.revoke_sessions`), so every token of theirs, on every
+        device, fails its next validation; this request's cookie is deleted at once.
+        Nothing changes when PocketBase cannot be reached: the error propagates and the
+        user stays signed in, free to try again.
+
+        :returns: ``False`` when nobody was signed in (nothing to revoke).
+        :raises ClientResponseError: when PocketBase refused or could not be reached.
+        """
+        user = self.user()
+        if user is None:
+            self.logout()
+            return False
+        service.revoke_sessions(self._collection_of(user), user.id)
+        self.logout()
+        return True
+
+    async def alogout_everywhere(self, service: ServiceClient) -> bool:
+        """The async twin of :meth:`logout_everywhere`."""
+        user = await self.auser()
+        if user is None:
+            self.logout()
+            return False
+        await service.arevoke_sessions(self._collection_of(user), user.id)
+        self.logout()
+        return True
+
+    def _collection_of(self, user: Record) -> str:
+        claims = self._store.claims if self._store is not None else None
+        return (claims.collection_id if claims is not None else "") or user.collection_id
 
     def _deny(self, *tokens: str) -> None:
         pending = self._begin()

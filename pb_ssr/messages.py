@@ -20,9 +20,11 @@ __all__ = [
     "NOTHING_CHOSEN",
     "NO_CODES",
     "NO_SECOND_FACTOR",
+    "NO_SIGN_OUT_EVERYWHERE",
     "OAUTH2_FAILED",
     "PASSWORDS_DIFFER",
     "RESET_SENT",
+    "SIGNED_OUT_EVERYWHERE",
     "SIGNUP_FAILED",
     "TOO_MANY",
     "UNAVAILABLE",
@@ -67,6 +69,12 @@ NO_SECOND_FACTOR = "This account needs a second sign-in step that is not availab
 NOTHING_CHOSEN = "Choose a password."
 #: The two passwords of a form differ.
 PASSWORDS_DIFFER = "The passwords do not match."
+#: After "sign out of all devices".
+SIGNED_OUT_EVERYWHERE = "You are signed out on every device. Sign in again to continue."
+#: "Sign out of all devices" needs the service client, which the site has not set up.
+NO_SIGN_OUT_EVERYWHERE = (
+    "Signing out of every device is not available on this site. You are still signed in."
+)
 
 
 def auth_failure(exc: ClientResponseError, generic: str) -> tuple[str, int]:

@@ -10,6 +10,10 @@ pb_ssr.E002     always       ``PocketBaseMiddleware`` is missing from ``MIDDLEWA
 pb_ssr.W001     ``--deploy`` ``COOKIE_SECURE`` is off: the auth cookie also travels over http
 pb_ssr.W002     ``--deploy`` ``COOKIE_SAMESITE`` is ``"None"``: cross-site requests carry it
 pb_ssr.W003     ``--deploy`` PocketBase did not answer ``/api/health`` within a few seconds
+pb_ssr.W004     always       ``TRUSTED_PROXIES`` trusts every address (``0.0.0.0/0``, ``::/0``)
+pb_ssr.W005     ``--deploy`` ``COOKIE_HTTPONLY`` is off: page scripts can read the token
+pb_ssr.W006     ``--deploy`` the unsigned ``js-sdk`` cookie with ``ON_BACKEND_ERROR = "keep"``
+pb_ssr.W007     always       the pb-ssr sign-in URLs are mounted without ``CsrfViewMiddleware``
 ==============  ===========  ===============================================================
 
 ``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
@@ -24,9 +28,10 @@ from typing import Any
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.checks import Error, Tags, Warning, register  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.urls import NoReverseMatch, reverse  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from pb_ssr import ClientResponseError, PocketBase, Settings
+from pb_ssr import ClientResponseError, PocketBase, Settings, settings_advice
 
 from .conf import get_config
 
@@ -34,8 +39,11 @@ __all__ = [
     "TAG",
     "W001",
     "W002",
+    "check_advice",
+    "check_advice_deploy",
     "check_cookie_samesite",
     "check_cookie_secure",
+    "check_csrf_for_auth_urls",
     "check_middleware",
     "check_pocketbase_reachable",
     "check_settings",
@@ -173,6 +181,55 @@ def check_pocketbase_reachable(app_configs: Any = None, **kwargs: Any) -> list[A
     return []
 
 
+#: The core's advice codes and the check ids they get here; deploy-only ones marked.
+ADVICE_IDS: dict[str, tuple[str, bool]] = {
+    "trusted-proxies-everyone": ("pb_ssr.W004", False),
+    "cookie-readable": ("pb_ssr.W005", True),
+    "js-sdk-keep": ("pb_ssr.W006", True),
+}
+
+
+def _advice(deploy: bool) -> list[Any]:
+    pb_settings = _settings_or_none()
+    if pb_settings is None:
+        return []
+    out = []
+    for advice in settings_advice(pb_settings):
+        check_id, deploy_only = ADVICE_IDS[advice.code]
+        if deploy_only == deploy:
+            out.append(Warning(advice.message, hint=advice.hint, id=check_id))
+    return out
+
+
+def check_advice(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W004``: settings that are valid but unsafe in any environment."""
+    return _advice(deploy=False)
+
+
+def check_advice_deploy(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W005`` and ``pb_ssr.W006`` (deploy): cookie trade-offs to confirm."""
+    return _advice(deploy=True)
+
+
+def check_csrf_for_auth_urls(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W007``: the sign-in URLs are mounted but Django's CSRF middleware is not."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if _index(middleware, _CSRF) is not None:
+        return []
+    try:
+        reverse("pb_ssr:login")
+    except (NoReverseMatch, ImproperlyConfigured, ImportError):
+        return []
+    return [
+        Warning(
+            f"The pb-ssr sign-in URLs are mounted but '{_CSRF}' is not in MIDDLEWARE.",
+            hint="Add it before PocketBaseMiddleware. The pb-ssr views check CSRF tokens "
+            "themselves, but your own forms (and {% csrf_token %}) rely on the middleware.",
+            id="pb_ssr.W007",
+        )
+    ]
+
+
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
@@ -180,3 +237,6 @@ def register_checks() -> None:
     register(check_cookie_secure, TAG, Tags.security, deploy=True)
     register(check_cookie_samesite, TAG, Tags.security, deploy=True)
     register(check_pocketbase_reachable, TAG, deploy=True)
+    register(check_advice, TAG, Tags.security)
+    register(check_advice_deploy, TAG, Tags.security, deploy=True)
+    register(check_csrf_for_auth_urls, TAG, Tags.security)

@@ -12,6 +12,7 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.exceptions import PermissionDenied  # type: ignore[import-untyped]
 from django.http import HttpResponseRedirect, JsonResponse, QueryDict  # type: ignore[import-untyped]
 from django.shortcuts import resolve_url  # type: ignore[import-untyped]
+from django.urls import NoReverseMatch  # type: ignore[import-untyped]
 
 from pb_ssr import AuthStore, is_local_path
 
@@ -42,10 +43,20 @@ def wants_json(request: Any) -> bool:
     return html_type is None or bool(json_type.quality > html_type.quality)
 
 
+def _login_url() -> str | None:
+    """``settings.LOGIN_URL`` resolved, or ``None`` when it names no URL of this site."""
+    try:
+        return str(resolve_url(settings.LOGIN_URL))
+    except NoReverseMatch:
+        # A URL name (e.g. the default "pb_ssr:login") whose URLs are not included.
+        return None
+
+
 def _deny(request: Any) -> Any:
-    if wants_json(request):
+    login_url = None if wants_json(request) else _login_url()
+    if login_url is None:
+        # JSON clients, and sites without a login page: a plain 401 (as Flask-Login).
         return JsonResponse(UNAUTHORIZED_BODY, status=401)
-    login_url = str(resolve_url(settings.LOGIN_URL))
     parts = urlsplit(login_url)
     query = QueryDict(parts.query, mutable=True)
     target = request.get_full_path()
@@ -61,7 +72,8 @@ def login_required(view: F) -> F:
 
     ``next`` carries the requested path (the sign-in views only follow it when it
     stays on this site). A client that sends JSON or prefers it to HTML gets a
-    JSON ``401`` instead (``{"status": 401, "message": ..., "data": {}}``).
+    JSON ``401`` instead (``{"status": 401, "message": ..., "data": {}}``), and so
+    does everybody when ``LOGIN_URL`` is a URL name that does not resolve here.
 
     Example::
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("logout/everywhere/", views.LogoutEverywhereView.as_view(), name="logout_everywhere"),
     path("otp/", views.OTPRequestView.as_view(), name="otp_request"),
     path("otp/verify/", views.OTPVerifyView.as_view(), name="otp_verify"),
     path("mfa/", views.MFAView.as_view(), name="mfa"),

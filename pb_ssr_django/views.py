@@ -84,10 +84,16 @@ from django.shortcuts import render, resolve_url  # type: ignore[import-untyped]
 from django.urls import reverse  # type: ignore[import-untyped]
 from django.utils.cache import add_never_cache_headers  # type: ignore[import-untyped]
 from django.utils.crypto import constant_time_compare  # type: ignore[import-untyped]
+from django.utils.decorators import method_decorator  # type: ignore[import-untyped]
 from django.utils.http import url_has_allowed_host_and_scheme  # type: ignore[import-untyped]
 from django.views import View  # type: ignore[import-untyped]
+from django.views.decorators.csrf import csrf_protect  # type: ignore[import-untyped]
+from django.views.decorators.debug import (  # type: ignore[import-untyped]
+    sensitive_post_parameters,
+    sensitive_variables,
+)
 
-from pb_ssr import ClientResponseError, Settings
+from pb_ssr import ClientResponseError, ConfigurationError, Settings
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_EMAIL,
@@ -98,8 +104,10 @@ from pb_ssr.messages import (
     FINISH_SIGN_IN,
     NO_CODES,
     NO_SECOND_FACTOR,
+    NO_SIGN_OUT_EVERYWHERE,
     OAUTH2_FAILED,
     RESET_SENT,
+    SIGNED_OUT_EVERYWHERE,
     SIGNUP_FAILED,
     VERIFY_SENT,
     auth_failure,
@@ -114,6 +122,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoginView",
+    "LogoutEverywhereView",
     "LogoutView",
     "MFAView",
     "OAuth2CallbackView",
@@ -160,6 +169,12 @@ def _field_errors(form: Any, data: dict[str, Any], fields: dict[str, str]) -> bo
     return found
 
 
+# Every field these pages post is a password, a code, an email or a token, and their
+# locals hold tokens: none of it may reach a DEBUG page or a mailed error report.
+# csrf_protect: the views check CSRF even where CsrfViewMiddleware is missing.
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+@method_decorator(sensitive_variables(), name="dispatch")
+@method_decorator(csrf_protect, name="dispatch")
 class AuthView(View):  # type: ignore[misc]
     """Shared plumbing of the sign-in views: settings, ``next``, flows, rendering."""
 
@@ -417,6 +432,47 @@ class LogoutView(AuthView):
             session.pop(OTP_SESSION_KEY, None)
         rotate_token(request)
         return self.see_other(self.next_url())
+
+
+class LogoutEverywhereView(AuthView):
+    """Sign out of every device (POST only, CSRF-checked); needs the service client.
+
+    Every token of the user is revoked at PocketBase (a new ``tokenKey``), so other
+    devices are signed out at their next validation (``VALIDATE_TTL``), and this
+    browser at once. Without superuser credentials the page says so and nothing
+    changes; when PocketBase is down the user stays signed in and may try again.
+    """
+
+    http_method_names: ClassVar[list[str]] = ["post", "options"]
+
+    def post(self, request: Any) -> Any:
+        title = "Sign out everywhere"
+        try:
+            service = get_config().service
+        except (ValueError, ConfigurationError):
+            return self.render_page(
+                501, template="pb_ssr/message.html", title=title, message=NO_SIGN_OUT_EVERYWHERE
+            )
+        try:
+            signed_in = get_session(request).logout_everywhere(service)
+        except ClientResponseError as exc:
+            message, status = auth_failure(exc, NO_SIGN_OUT_EVERYWHERE)
+            return self.render_page(
+                status, template="pb_ssr/message.html", title=title, message=message
+            )
+        session = getattr(request, "session", None)
+        if session is not None:
+            session.pop(MFA_SESSION_KEY, None)
+            session.pop(OTP_SESSION_KEY, None)
+        rotate_token(request)
+        if not signed_in:
+            return self.see_other(self.url("login"))
+        return self.render_page(
+            template="pb_ssr/message.html",
+            title=title,
+            message=SIGNED_OUT_EVERYWHERE,
+            login_link=True,
+        )
 
 
 # -- one-time codes and MFA -------------------------------------------------------

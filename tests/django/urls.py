@@ -10,6 +10,7 @@ urlpatterns = [
     path("notes/", views.notes),
     path("template/", views.template_page),
     path("async/whoami/", views.async_whoami),
+    path("async/sync-read/", views.async_sync_read),
     path("async/notes/", views.async_notes),
     path("private/", views.private),
     path("async/private/", views.async_private),

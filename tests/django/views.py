@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
-from pb_ssr import AsyncPocketBase, PocketBase
+from pb_ssr import AsyncPocketBase, BlockingCallError, PocketBase
 from pb_ssr_django import login_required, superuser_required
 
 # -- sync -----------------------------------------------------------------------------------
@@ -80,6 +80,16 @@ async def async_notes(request: Any) -> HttpResponse:
     client = await request.apb()
     items = await client.collection("private_notes").get_full_list()
     return HttpResponse(",".join(sorted(item["title"] for item in items)) or "-")
+
+
+async def async_sync_read(request: Any) -> HttpResponse:
+    # What a template or context processor does in an async view: a sync read.
+    try:
+        user = request.pb_user
+        return HttpResponse(f"known: user:{user['email']}" if user else "known: anonymous")
+    except BlockingCallError:
+        user = await request.apb_user()
+        return HttpResponse(f"must await, then user:{user['email']}")
 
 
 @login_required
