@@ -18,6 +18,7 @@ URL (with ``url_prefix="/auth"``)   endpoint (``pb_auth.`` + ...)
 ``/auth/login``                     ``login``
 ``/auth/signup``                    ``signup``
 ``/auth/logout`` (POST only)        ``logout``
+``/auth/logout/everywhere`` (POST)  ``logout_everywhere`` (needs the service client)
 ``/auth/otp``                       ``otp_request``
 ``/auth/otp/verify``                ``otp_verify``
 ``/auth/mfa``                       ``mfa``
@@ -88,7 +89,7 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-from pb_ssr import ClientResponseError
+from pb_ssr import ClientResponseError, ConfigurationError
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_EMAIL,
@@ -97,10 +98,12 @@ from pb_ssr.messages import (
     BAD_STATE,
     CODE_SENT,
     NO_CODES,
+    NO_SIGN_OUT_EVERYWHERE,
     NOTHING_CHOSEN,
     OAUTH2_FAILED,
     PASSWORDS_DIFFER,
     RESET_SENT,
+    SIGNED_OUT_EVERYWHERE,
     SIGNUP_FAILED,
     VERIFY_SENT,
     auth_failure,
@@ -375,6 +378,33 @@ def logout() -> ResponseReturnValue:
     session.pop(_OTP_KEY, None)
     rotate_csrf()
     return _see_other(_next_url())
+
+
+@auth_blueprint.route("/logout/everywhere", methods=["POST"])
+@csrf_protect
+def logout_everywhere() -> ResponseReturnValue:
+    """Sign out of every device (POST, CSRF-checked): every token of the user is revoked.
+
+    Needs the service client (superuser credentials or a service token); without it
+    the page says so and nothing changes. When PocketBase is down the user stays
+    signed in and may try again.
+    """
+    title = "Sign out everywhere"
+    try:
+        service = current_app.extensions["pocketbase"].service
+    except (ValueError, ConfigurationError):
+        return _render("message.html", 501, title=title, message=NO_SIGN_OUT_EVERYWHERE)
+    try:
+        signed_in = get_session().logout_everywhere(service)
+    except ClientResponseError as exc:
+        message, status = auth_failure(exc, NO_SIGN_OUT_EVERYWHERE)
+        return _render("message.html", status, title=title, message=message)
+    session.pop(_MFA_KEY, None)
+    session.pop(_OTP_KEY, None)
+    rotate_csrf()
+    if not signed_in:
+        return _see_other(url_for(".login"))
+    return _render("message.html", title=title, message=SIGNED_OUT_EVERYWHERE, login_link=True)
 
 
 # -- one-time codes and MFA -------------------------------------------------------

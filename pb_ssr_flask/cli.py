@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pb_ssr import ClientResponseError, PocketBase
+from pb_ssr import ClientResponseError, PocketBase, settings_advice
 
 __all__ = ["pb_cli"]
 
@@ -34,6 +34,8 @@ def check_command() -> None:
         problems += 1
         click.echo(f"  WARN  {msg}")
 
+    for advice in settings_advice(settings, source="POCKETBASE_"):
+        warn(f"{advice.message} {advice.hint}")
     click.echo(f"PocketBase at {settings.URL}")
     pb = PocketBase(settings.URL, timeout=settings.TIMEOUT)
     try:

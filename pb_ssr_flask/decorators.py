@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import current_app, jsonify, redirect, request, url_for
+from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from pb_ssr import is_local_path
@@ -31,16 +32,24 @@ def _wants_json() -> bool:
     return bool(request.is_json or best == "application/json")
 
 
+def _unauthorized() -> Response:
+    response = jsonify({"status": 401, "message": "Sign in to continue.", "data": {}})
+    response.status_code = 401
+    return response
+
+
 def _deny() -> Response:
     if _wants_json():
-        response = jsonify(
-            {"status": 401, "message": "Sign in to continue.", "data": {}},
-        )
-        response.status_code = 401
-        return response
+        return _unauthorized()
     state = current_app.extensions["pocketbase"]
     target = request.full_path if request.query_string else request.path
-    return redirect(url_for(state.login_view, next=target))
+    try:
+        location = url_for(state.login_view, next=target)
+    except BuildError:
+        # No login page on this app (auth_blueprint not registered): a plain 401,
+        # as Flask-Login answers, instead of a 500.
+        return _unauthorized()
+    return redirect(location)
 
 
 def login_required(view: F) -> F:
@@ -48,7 +57,8 @@ def login_required(view: F) -> F:
 
     The login endpoint is ``POCKETBASE_LOGIN_VIEW`` (default ``"pb_auth.login"``);
     ``next`` carries the requested path, which the login view only follows when it
-    stays on this site.
+    stays on this site. When that endpoint does not exist (the auth blueprint is not
+    registered), the answer is a JSON ``401``.
     """
     if inspect.iscoroutinefunction(view):
 
