@@ -34,11 +34,14 @@ from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult
 from ._records import Record as Record
 from ._records import RecordAuthResponse as RecordAuthResponse
+from ._redis_store import RedisStore as RedisStore
 from ._service import ServiceClient as ServiceClient
 from ._session import RequestSession as RequestSession
 from ._session import SessionManager as SessionManager
 from ._session import SessionResult as SessionResult
+from ._session import build_store as build_store
 from ._shared import RecordSubscription as RecordSubscription
+from ._store import LayeredStore as LayeredStore
 from ._store import Mark as Mark
 from ._store import MemoryStore as MemoryStore
 from ._store import Outcome as Outcome
@@ -58,6 +61,7 @@ __all__ = [
     "ConfigurationError",
     "CookieCodec",
     "CookieUpdate",
+    "LayeredStore",
     "ListResult",
     "Mark",
     "MemoryStore",
@@ -67,6 +71,7 @@ __all__ = [
     "Record",
     "RecordAuthResponse",
     "RecordSubscription",
+    "RedisStore",
     "RequestSession",
     "ServiceClient",
     "SessionManager",
@@ -77,6 +82,7 @@ __all__ = [
     "TokenClaims",
     "aclose_default_pool",
     "build_filter",
+    "build_store",
     "close_default_pool",
     "decode_claims",
     "forward_headers",

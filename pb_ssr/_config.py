@@ -37,6 +37,9 @@ DEFAULT_RECORD_FIELDS = (
 )
 
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_STORE_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{0,64}")
+#: The ``STORE`` values that name a shared store.
+STORE_SCHEMES = ("redis://", "rediss://", "unix://", "django-cache:")
 _HEADER_NAME = _COOKIE_NAME
 
 
@@ -145,6 +148,16 @@ class Settings:
     AUTH_COLLECTION: str = "users"
     #: Most tokens remembered by the validation cache (bounds memory).
     VALIDATE_CACHE_SIZE: int = 10_000
+    #: Where verdicts, sign-outs and confirmations live: ``"memory"`` (this process),
+    #: ``"redis://..."`` / ``"rediss://..."`` / ``"unix://..."`` (shared by every
+    #: worker and host), ``"django-cache:<alias>"`` (Django only), or an object
+    #: implementing :class:`~pb_ssr.SessionStore`.
+    STORE: Any = field(default="memory", repr=False)
+    #: Prefix of the store's keys after ``pbssr:`` (sites sharing one Redis).
+    STORE_PREFIX: str = ""
+    #: Seconds one call to a shared store may take before this process falls back to
+    #: its own memory for a few seconds.
+    STORE_TIMEOUT: float = 0.5
     #: Superuser email for the service client (default: ``$PB_SUPERUSER_EMAIL``).
     SUPERUSER_EMAIL: str | None = None
     #: Superuser password for the service client (default: ``$PB_SUPERUSER_PASSWORD``).
@@ -242,6 +255,10 @@ class Settings:
             # "not >=" also refuses NaN, which slips through "< 0".
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 fail(key, f"must be a number of seconds >= 0, got {value!r}.")
+        for key in ("STORE_TIMEOUT",):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
+                fail(key, f"must be a number of seconds > 0 (at most 60), got {value!r}.")
         if (
             isinstance(self.TIMEOUT, bool)
             or not isinstance(self.TIMEOUT, int | float)
@@ -266,6 +283,25 @@ class Settings:
                 fail("TRUSTED_PROXIES", f"has {proxy!r}, which is not an IP address or CIDR.")
         if not isinstance(self.AUTH_COLLECTION, str) or not self.AUTH_COLLECTION:
             fail("AUTH_COLLECTION", "must be the name of an auth collection.")
+        store = self.STORE
+        if isinstance(store, str):
+            if store != "memory" and not store.startswith(STORE_SCHEMES):
+                fail(
+                    "STORE",
+                    f"must be 'memory', a redis://, rediss:// or unix:// URL, "
+                    f"'django-cache:<alias>' (Django), or a SessionStore object; got {store!r}.",
+                )
+        else:
+            from ._store import SessionStore
+
+            if not isinstance(store, SessionStore):
+                fail(
+                    "STORE",
+                    f"{type(store).__name__} does not implement pb_ssr.SessionStore "
+                    "(get_many, set, add, delete and their async twins).",
+                )
+        if not isinstance(self.STORE_PREFIX, str) or not _STORE_PREFIX.fullmatch(self.STORE_PREFIX):
+            fail("STORE_PREFIX", "must be letters, digits, '_', '-', ':' or '.' (or empty).")
         size = self.VALIDATE_CACHE_SIZE
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             fail("VALIDATE_CACHE_SIZE", f"must be a positive integer, got {size!r}.")

@@ -30,7 +30,7 @@ from ._errors import BlockingCallError, ClientResponseError, PocketBaseUnavailab
 from ._forwarding import forward_headers
 from ._records import Record
 from ._service import ServiceClient
-from ._store import Mark, SessionStore
+from ._store import LayeredStore, Mark, MemoryStore, SessionStore
 from ._tokens import TokenClaims, read_auth_token
 from ._validation import Outcome, Validator, token_key
 
@@ -123,7 +123,8 @@ class SessionManager:
             ttl=settings.VALIDATE_TTL,
             maxsize=settings.VALIDATE_CACHE_SIZE,
             timer=self.now,
-            store=store,
+            store=store if store is not None else build_store(settings, timer=self.now),
+            namespace=f"pbssr:{settings.STORE_PREFIX}",
         )
         self.http_client = http_client
         self.async_http_client = async_http_client
@@ -131,8 +132,16 @@ class SessionManager:
 
     @staticmethod
     def now() -> float:
-        """The monotonic clock of the validation cache (a seam for tests)."""
-        return time.monotonic()
+        """The clock of the session store, in seconds (a seam for tests).
+
+        Wall-clock time: verdicts in a shared store are read by other hosts.
+        """
+        return time.time()
+
+    @property
+    def store_degraded(self) -> bool:
+        """True while a shared ``STORE`` is failing and this process uses its own memory."""
+        return self.validator.degraded
 
     def open(
         self,
@@ -611,3 +620,31 @@ def _trim(record: Mapping[str, Any] | None, manager: SessionManager) -> dict[str
     if record is None:
         return {}
     return {k: record[k] for k in manager.settings.RECORD_FIELDS if k in record}
+
+
+def build_store(settings: Settings, *, timer: Any = time.time) -> SessionStore:
+    """Build the session store that ``settings.STORE`` names.
+
+    ``"memory"`` is a :class:`MemoryStore`; a Redis URL is a :class:`RedisStore`
+    layered over this process's memory (see :class:`LayeredStore`); an object is
+    used as it is. ``"django-cache:<alias>"`` is built by the Django adapter.
+
+    :raises ConfigurationError: for ``django-cache:`` outside Django, or a Redis URL
+        without redis-py installed.
+    """
+    store = settings.STORE
+    local = MemoryStore(settings.VALIDATE_CACHE_SIZE, timer=timer)
+    if not isinstance(store, str):
+        return store  # type: ignore[no-any-return]
+    if store == "memory":
+        return local
+    if store.startswith("django-cache:"):
+        from ._config import ConfigurationError
+
+        raise ConfigurationError(
+            "STORE = 'django-cache:...' works only with pb_ssr_django (it reads Django's "
+            "CACHES); use a redis:// URL or a SessionStore object elsewhere."
+        )
+    from ._redis_store import RedisStore
+
+    return LayeredStore(RedisStore(store, timeout=settings.STORE_TIMEOUT), local=local)

@@ -23,6 +23,7 @@ every worker and host (Redis, Django's cache) implements the same
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from ._errors import ClientResponseError
 from ._records import Record
 
 __all__ = [
+    "LayeredStore",
     "Mark",
     "MemoryStore",
     "Outcome",
@@ -310,3 +312,184 @@ def loads(raw: bytes | str | None) -> StoreValue | None:
     if kind in ("denied", "confirmed", "lease"):
         return Mark(kind=kind, record=rec, at=at)
     return None
+
+
+# -- a shared store that is never a single point of failure ------------------------------
+
+logger = logging.getLogger("pb_ssr.store")
+
+
+class LayeredStore:
+    """A shared store with this process's memory under it.
+
+    Every write goes to both; a read takes the shared value and falls back to the
+    process's own. When the shared store fails (down, slow, misconfigured) the
+    process carries on with its memory alone for *retry_after* seconds, logs one
+    warning per interval, and goes back to the shared store by itself once it
+    answers again. Nobody is logged out and no request fails because of it.
+
+    :param shared: the store every worker and host sees (Redis, Django's cache).
+    :param local: this process's memory.
+    :param retry_after: seconds between attempts while the shared store is failing.
+    """
+
+    def __init__(
+        self, shared: SessionStore, *, local: MemoryStore, retry_after: float = 5.0
+    ) -> None:
+        self.shared = shared
+        self.local = local
+        self.retry_after = retry_after
+        self._down_until = float("-inf")
+        self._degraded = False
+        self._state_lock = threading.Lock()
+        #: Failures seen (for tests, checks and monitoring).
+        self.failures = 0
+
+    @property
+    def degraded(self) -> bool:
+        """True while the shared store is failing and this process uses its memory alone."""
+        return self._degraded
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+    def _up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._state_lock:
+            self.failures += 1
+            warn = time.monotonic() >= self._down_until
+            self._down_until = time.monotonic() + self.retry_after
+            self._degraded = True
+        if warn:
+            # One line per interval, whatever the traffic; never the key or the value.
+            logger.warning(
+                "pb-ssr session store %r failed (%s: %s); this process uses its own memory "
+                "for the next %.0f s (sign-outs seen elsewhere are not known here meanwhile).",
+                self.shared,
+                type(exc).__name__,
+                str(exc)[:200],
+                self.retry_after,
+            )
+
+    def _ok(self) -> None:
+        if self._degraded:
+            with self._state_lock:
+                was, self._degraded = self._degraded, False
+            if was:
+                logger.warning("pb-ssr session store %r is back.", self.shared)
+
+    @staticmethod
+    def _merge(
+        shared: list[StoreValue | None], local: list[StoreValue | None]
+    ) -> list[StoreValue | None]:
+        return [s if s is not None else v for s, v in zip(shared, local, strict=True)]
+
+    def get_many(self, keys: Sequence[str]) -> list[StoreValue | None]:
+        """The shared values, with this process's where the shared store has none."""
+        local = self.local.get_many(keys)
+        if not self._up():
+            return local
+        try:
+            shared = self.shared.get_many(keys)
+        except Exception as exc:  # a store failure must never fail a request
+            self._fail(exc)
+            return local
+        self._ok()
+        return self._merge(shared, local)
+
+    def set(self, key: str, value: StoreValue, ttl: float) -> None:
+        """Write to this process's memory and to the shared store."""
+        self.local.set(key, value, ttl)
+        if self._up():
+            try:
+                self.shared.set(key, value, ttl)
+            except Exception as exc:
+                self._fail(exc)
+            else:
+                self._ok()
+
+    def add(self, key: str, value: StoreValue, ttl: float) -> bool:
+        """Set-if-absent on the shared store (this process's memory while it fails)."""
+        if self._up():
+            try:
+                added = self.shared.add(key, value, ttl)
+            except Exception as exc:
+                self._fail(exc)
+            else:
+                self._ok()
+                if added:
+                    self.local.set(key, value, ttl)
+                return added
+        return self.local.add(key, value, ttl)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete from both."""
+        self.local.delete(keys)
+        if self._up():
+            try:
+                self.shared.delete(keys)
+            except Exception as exc:
+                self._fail(exc)
+
+    async def aget_many(self, keys: Sequence[str]) -> list[StoreValue | None]:
+        """The async twin of :meth:`get_many`."""
+        local = self.local.get_many(keys)
+        if not self._up():
+            return local
+        try:
+            shared = await self.shared.aget_many(keys)
+        except Exception as exc:
+            self._fail(exc)
+            return local
+        self._ok()
+        return self._merge(shared, local)
+
+    async def aset(self, key: str, value: StoreValue, ttl: float) -> None:
+        """The async twin of :meth:`set`."""
+        self.local.set(key, value, ttl)
+        if self._up():
+            try:
+                await self.shared.aset(key, value, ttl)
+            except Exception as exc:
+                self._fail(exc)
+            else:
+                self._ok()
+
+    async def aadd(self, key: str, value: StoreValue, ttl: float) -> bool:
+        """The async twin of :meth:`add`."""
+        if self._up():
+            try:
+                added = await self.shared.aadd(key, value, ttl)
+            except Exception as exc:
+                self._fail(exc)
+            else:
+                self._ok()
+                if added:
+                    self.local.set(key, value, ttl)
+                return added
+        return self.local.add(key, value, ttl)
+
+    async def adelete(self, keys: Sequence[str]) -> None:
+        """The async twin of :meth:`delete`."""
+        self.local.delete(keys)
+        if self._up():
+            try:
+                await self.shared.adelete(keys)
+            except Exception as exc:
+                self._fail(exc)
+
+    def ping(self) -> None:
+        """Raise unless the shared store answers (a write and a read of a probe key)."""
+        probe = Mark(kind="lease", at=time.time())
+        ping = getattr(self.shared, "ping", None)
+        if callable(ping):
+            ping()
+        else:
+            self.shared.set("pbssr:ping", probe, 5.0)
+            self.shared.get_many(["pbssr:ping"])
+
+    def __repr__(self) -> str:
+        state = "degraded" if self._degraded else "ok"
+        return f"<LayeredStore {self.shared!r} {state}>"

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from ._store import Mark, MemoryStore, Outcome, SessionStore, StoreValue
+from ._store import LayeredStore, Mark, MemoryStore, Outcome, SessionStore, StoreValue
 
 __all__ = ["Outcome", "Validator", "token_key"]
 
@@ -38,7 +38,11 @@ MAX_TOKEN_MEMORY = 30 * 86400.0
 #: How many times followers may take over from interrupted leaders before giving up.
 _MAX_HANDOVERS = 5
 
-_Kind = Literal["v", "d", "c"]
+_Kind = Literal["v", "d", "c", "l"]
+
+#: How often a process waiting on another process's auth-refresh looks for its
+#: verdict: from 2 ms, doubling, up to 50 ms (a loopback auth-refresh takes a few ms).
+_FOLLOW_FIRST, _FOLLOW_MAX = 0.002, 0.05
 
 
 class _LeaderGone(Exception):
@@ -73,6 +77,8 @@ class Validator:
         self._timer = timer
         self.store: SessionStore = store if store is not None else MemoryStore(maxsize, timer=timer)
         self.namespace = namespace
+        #: Other processes share the store: single-flight needs a lease there too.
+        self.shared = not isinstance(self.store, MemoryStore)
         self._lock = threading.Lock()
         self._inflight: dict[bytes, concurrent.futures.Future[Outcome]] = {}
         #: Upstream calls made (for tests and the benchmark).
@@ -148,20 +154,29 @@ class Validator:
             also marks the token confirmed and a ``rejected`` one lasts that long.
         """
         sets, deletes = self._writes(key, outcome, lifetime)
+        store = self._store_for(outcome)
         if deletes:
-            self.store.delete(deletes)
+            store.delete(deletes)
         for args in sets:
-            self.store.set(*args)
+            store.set(*args)
 
     async def astore_outcome(
         self, key: bytes, outcome: Outcome, *, lifetime: float | None = None
     ) -> None:
         """The async twin of :meth:`store_outcome`."""
         sets, deletes = self._writes(key, outcome, lifetime)
+        store = self._store_for(outcome)
         if deletes:
-            await self.store.adelete(deletes)
+            await store.adelete(deletes)
         for args in sets:
-            await self.store.aset(*args)
+            await store.aset(*args)
+
+    def _store_for(self, outcome: Outcome) -> SessionStore:
+        # An outage is what *this* process saw (its network, its timeouts): other hosts
+        # may well reach PocketBase, so it is never shared.
+        if outcome.status == "outage" and isinstance(self.store, LayeredStore):
+            return self.store.local
+        return self.store
 
     def forget(self, key: bytes) -> None:
         """Drop the verdict on *key* (the next request asks PocketBase again)."""
@@ -212,7 +227,6 @@ class Validator:
             # cancelled task) must not cancel the call the others wait for.
             future.set_running_or_notify_cancel()
             self._inflight[key] = future
-            self.upstream_calls += 1
             return None, future, True
 
     def _stamp(self, outcome: Outcome) -> Outcome:
@@ -263,8 +277,7 @@ class Validator:
                 return hit
             if leader:
                 try:
-                    outcome = self._stamp(call())
-                    self.store_outcome(key, outcome, lifetime=lifetime)
+                    outcome = self._lead(key, call, timeout, lifetime)
                 except BaseException as exc:
                     self._fail(key, future, exc)
                     raise
@@ -290,8 +303,7 @@ class Validator:
                 return hit
             if leader:
                 try:
-                    outcome = self._stamp(await call())
-                    await self.astore_outcome(key, outcome, lifetime=lifetime)
+                    outcome = await self._alead(key, call, timeout, lifetime)
                 except BaseException as exc:
                     self._fail(key, future, exc)
                     raise
@@ -305,6 +317,101 @@ class Validator:
             except _LeaderGone:
                 continue
         raise TimeoutError("token validation kept being interrupted")
+
+    def _count(self) -> None:
+        with self._lock:
+            self.upstream_calls += 1
+
+    # -- across processes: a lease per token ------------------------------------------------
+
+    def _lead(
+        self, key: bytes, call: Callable[[], Outcome], wait: float, lifetime: float | None
+    ) -> Outcome:
+        """This process's leader: ask PocketBase, unless another process already is."""
+        lease = self._key("l", key)
+        if self.shared:
+            if self.store.add(lease, Mark(kind="lease", at=self._timer()), wait):
+                # Another process may have settled between our read and the lease
+                # (it writes the verdict before it lets the lease go): look again.
+                hit = self.cached(key)
+                if hit is not None:
+                    self.store.delete([lease])
+                    return hit
+            else:
+                found = self._follow(key, time.monotonic() + wait)
+                if found is not None:
+                    return found
+                # The other leader died or gave no verdict to share: ask ourselves.
+        self._count()
+        outcome = self._stamp(call())
+        self.store_outcome(key, outcome, lifetime=lifetime)
+        if self.shared:
+            self.store.delete([lease])
+        return outcome
+
+    async def _alead(
+        self,
+        key: bytes,
+        call: Callable[[], Awaitable[Outcome]],
+        wait: float,
+        lifetime: float | None,
+    ) -> Outcome:
+        """The async twin of :meth:`_lead`."""
+        lease = self._key("l", key)
+        if self.shared:
+            if await self.store.aadd(lease, Mark(kind="lease", at=self._timer()), wait):
+                hit = await self.acached(key)
+                if hit is not None:
+                    await self.store.adelete([lease])
+                    return hit
+            else:
+                found = await self._afollow(key, time.monotonic() + wait)
+                if found is not None:
+                    return found
+        self._count()
+        outcome = self._stamp(await call())
+        await self.astore_outcome(key, outcome, lifetime=lifetime)
+        if self.shared:
+            await self.store.adelete([lease])
+        return outcome
+
+    def _followed(self, key: bytes, values: list[StoreValue | None]) -> Outcome | bool:
+        """A verdict from the other process; ``False`` when it is gone without one."""
+        hit = self._verdict(values[:2])
+        if hit is not None:
+            return hit
+        return values[2] is not None
+
+    def _follow(self, key: bytes, deadline: float) -> Outcome | None:
+        keys = [self._key("d", key), self._key("v", key), self._key("l", key)]
+        delay = _FOLLOW_FIRST
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, _FOLLOW_MAX)
+            found = self._followed(key, self.store.get_many(keys))
+            if isinstance(found, Outcome):
+                return found
+            if not found:
+                return None
+        return None
+
+    async def _afollow(self, key: bytes, deadline: float) -> Outcome | None:
+        keys = [self._key("d", key), self._key("v", key), self._key("l", key)]
+        delay = _FOLLOW_FIRST
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _FOLLOW_MAX)
+            found = self._followed(key, await self.store.aget_many(keys))
+            if isinstance(found, Outcome):
+                return found
+            if not found:
+                return None
+        return None
+
+    @property
+    def degraded(self) -> bool:
+        """True while a shared store is failing and this process runs on its own memory."""
+        return isinstance(self.store, LayeredStore) and self.store.degraded
 
     def __repr__(self) -> str:
         return f"<Validator ttl={self.ttl} store={type(self.store).__name__}>"

@@ -7,6 +7,7 @@ import pytest
 from pb_ssr.testing import PocketBaseServer
 
 from .peers import MailSink, OIDCProvider, ignoring_mock_warnings
+from .redis_peer import RedisServer
 
 
 @pytest.fixture
@@ -55,6 +56,21 @@ def oauth_server(
     # For the whole test: the provider's thread shares this process's warning filters.
     with ignoring_mock_warnings():
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` on a free loopback port, persistence off, for the session."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied before the test (and started again if a test stopped it)."""
+    redis_server.start()
+    redis_server.flush()
+    return redis_server.url
 
 
 # -- many users, each owning one private note (tests/core/test_session*.py) -----------
