@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The browser tests drive Debian's chromium (Playwright's own download is never used).
+# The browser tests drive Debian's chromium (Playwright's own download is never used);
+# the shared-store tests start Debian's redis-server.
 browser-deps:
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium for the browser tests..."; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v redis-server >/dev/null || { \
+		echo "Installing Debian's redis-server for the shared-store tests..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 
 install: $(STAMP)
 

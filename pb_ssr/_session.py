@@ -138,6 +138,17 @@ class SessionManager:
         """
         return time.time()
 
+    def ping_store(self) -> str | None:
+        """Check a shared ``STORE``: ``None`` when it answers (or is in-process), else why not."""
+        store = self.validator.store
+        if not isinstance(store, LayeredStore):
+            return None
+        try:
+            store.ping()
+        except Exception as exc:  # any failure is the answer, not an error
+            return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return None
+
     @property
     def store_degraded(self) -> bool:
         """True while a shared ``STORE`` is failing and this process uses its own memory."""

@@ -14,6 +14,7 @@ pb_ssr.W004     always       ``TRUSTED_PROXIES`` trusts every address (``0.0.0.0
 pb_ssr.W005     ``--deploy`` ``COOKIE_HTTPONLY`` is off: page scripts can read the token
 pb_ssr.W006     ``--deploy`` the unsigned ``js-sdk`` cookie with ``ON_BACKEND_ERROR = "keep"``
 pb_ssr.W007     always       the pb-ssr sign-in URLs are mounted without ``CsrfViewMiddleware``
+pb_ssr.W008     ``--deploy`` the shared ``STORE`` (Redis, a Django cache) does not answer
 ==============  ===========  ===============================================================
 
 ``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
@@ -47,6 +48,7 @@ __all__ = [
     "check_middleware",
     "check_pocketbase_reachable",
     "check_settings",
+    "check_store_reachable",
 ]
 
 #: The tag of every pb-ssr check.
@@ -230,6 +232,28 @@ def check_csrf_for_auth_urls(app_configs: Any = None, **kwargs: Any) -> list[Any
     ]
 
 
+def check_store_reachable(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W008`` (deploy): a shared ``STORE`` answers.
+
+    A warning: pb-ssr runs on each process's memory while the store is down.
+    """
+    try:
+        config = get_config()
+    except ImproperlyConfigured:
+        return []
+    problem = config.manager.ping_store()
+    if problem is None:
+        return []
+    return [
+        Warning(
+            f"The pb-ssr session store does not answer ({problem}): each process falls back "
+            "to its own memory, so a sign-out seen by one worker is unknown to the others.",
+            hint="Start the store, or fix POCKETBASE['STORE'] (and CACHES for django-cache:).",
+            id="pb_ssr.W008",
+        )
+    ]
+
+
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
@@ -240,3 +264,4 @@ def register_checks() -> None:
     register(check_advice, TAG, Tags.security)
     register(check_advice_deploy, TAG, Tags.security, deploy=True)
     register(check_csrf_for_auth_urls, TAG, Tags.security)
+    register(check_store_reachable, TAG, deploy=True)

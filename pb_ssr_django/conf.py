@@ -24,7 +24,15 @@ from django.conf import settings as django_settings  # type: ignore[import-untyp
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 
-from pb_ssr import ConfigurationError, ServiceClient, SessionManager, Settings
+from pb_ssr import (
+    ConfigurationError,
+    LayeredStore,
+    MemoryStore,
+    ServiceClient,
+    SessionManager,
+    SessionStore,
+    Settings,
+)
 
 __all__ = ["ADAPTER_DEFAULTS", "PocketBaseConfig", "get_config", "reset"]
 
@@ -37,7 +45,7 @@ ADAPTER_DEFAULTS: dict[str, Any] = {
 }
 
 #: The Django settings whose change invalidates the cached configuration.
-WATCHED_SETTINGS = frozenset({"POCKETBASE", "SECRET_KEY", "SECRET_KEY_FALLBACKS"})
+WATCHED_SETTINGS = frozenset({"POCKETBASE", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES"})
 
 _EXAMPLE = "POCKETBASE = {'URL': 'http://127.0.0.1:8090'}"
 
@@ -98,6 +106,17 @@ def load_settings() -> tuple[Settings, dict[str, Any]]:
         raise ImproperlyConfigured(str(exc)) from None
 
 
+def _store(core: Settings) -> SessionStore | None:
+    """``STORE = "django-cache:<alias>"`` is built here; the core builds the others."""
+    from .store import PREFIX, DjangoCacheStore
+
+    store = core.STORE
+    if not isinstance(store, str) or not store.startswith(PREFIX):
+        return None
+    shared = DjangoCacheStore(store.removeprefix(PREFIX))
+    return LayeredStore(shared, local=MemoryStore(core.VALIDATE_CACHE_SIZE))
+
+
 def _build() -> PocketBaseConfig:
     core, adapter = load_settings()
     secret = getattr(django_settings, "SECRET_KEY", None)
@@ -106,6 +125,7 @@ def _build() -> PocketBaseConfig:
             core,
             secret_key=secret,
             secret_key_fallbacks=list(getattr(django_settings, "SECRET_KEY_FALLBACKS", ()) or ()),
+            store=_store(core),
         )
     except ValueError as exc:  # no SECRET_KEY to sign the cookie with
         raise ImproperlyConfigured(str(exc)) from None

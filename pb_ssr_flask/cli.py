@@ -44,6 +44,16 @@ def check_command() -> None:
         click.echo(f"  FAIL  not reachable: {exc.message}")
         raise SystemExit(1) from None
     ok("reachable (/api/health)")
+    store = settings.STORE if isinstance(settings.STORE, str) else type(settings.STORE).__name__
+    if store != "memory":
+        problem = state.manager.ping_store()
+        if problem is None:
+            ok("session store answers")
+        else:
+            warn(
+                f"session store does not answer ({problem}): each process falls back to "
+                "its own memory"
+            )
     try:
         pb.collection(settings.AUTH_COLLECTION).list_auth_methods()
         ok(f"auth collection {settings.AUTH_COLLECTION!r} exists")
