@@ -27,6 +27,7 @@ SECTIONS = (
     "ssr_load",
     "aggregation",
     "memory",
+    "shared_store",
 )
 
 #: Section 3's references without pb-ssr (dashed in the charts, never a target):
@@ -187,6 +188,46 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
                     m["command"],
                 )
             )
+    if "shared_store" in r:
+        st = r["shared_store"]
+        cmd = st["command"]
+        for run in st["cluster"]:
+            shape = f"{run['instances']}x{run['workers_per_instance']} workers"
+            if run["store"] == "redis":
+                out.append(
+                    Check(
+                        "6 store",
+                        f"redis: auth-refresh, {shape}, {run['ttl_periods']} TTL periods",
+                        f"{run['auth_refresh_code']}/{run['auth_refresh_pocketbase_log']}",
+                        f"<= {run['allowed_at_most']}, code = log",
+                        run["auth_refresh_pocketbase_log"] <= run["allowed_at_most"]
+                        and run["auth_refresh_code"] == run["auth_refresh_pocketbase_log"]
+                        and run["errors"] == 0,
+                        cmd,
+                    )
+                )
+            else:
+                out.append(
+                    Check(
+                        "6 store",
+                        f"memory (reference): auth-refresh, {shape}",
+                        f"{run['auth_refresh_per_ttl_period']:.1f} per TTL",
+                        "information",
+                        run["errors"] == 0,
+                        cmd,
+                    )
+                )
+        lat = st["latency"]
+        out.append(
+            Check(
+                "6 store",
+                "redis over memory, page view median",
+                f"+{lat['added_ms_median']:.3f} ms ({lat['ratio_median']:.2f}x)",
+                f"<= +{lat['target_added_ms']} ms",
+                lat["added_ms_median"] <= lat["target_added_ms"],
+                cmd,
+            )
+        )
     return out
 
 
