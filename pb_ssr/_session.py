@@ -229,16 +229,10 @@ class SessionManager:
                 and outcome.new_token
                 and outcome.new_token != token
                 and claims.seconds_left(time.time()) < self.settings.REFRESH_WITHIN
-            ):
-                renewed = read_auth_token(outcome.new_token)
-                if renewed is not None:
-                    token = outcome.new_token
-                    # The renewed token is as good as confirmed: next page, no round trip.
-                    self.validator.store_outcome(
-                        token_key(token),
-                        Outcome(status="valid", record=outcome.record, at=outcome.at),
-                        lifetime=renewed.seconds_left(time.time()),
-                    )
+            ) and read_auth_token(outcome.new_token) is not None:
+                # The renewed token is as good as confirmed: finalize() remembers it
+                # (see RequestSession._writes), so the next page needs no round trip.
+                token = outcome.new_token
             return token, outcome.record, True, False
         if outcome.status == "rejected":
             return "", None, False, False
@@ -349,6 +343,8 @@ class RequestSession:
         self._keep_cookie = False
         self._cleared = False
         self._installed: tuple[str, dict[str, Any]] = ("", {})
+        #: The verdict this request was served from (``valid`` only).
+        self._outcome: Outcome | None = None
         self._used = False
         self._client: PocketBase | None = None
         self._async_client: AsyncPocketBase | None = None
@@ -388,6 +384,11 @@ class RequestSession:
         self._installed = (token, _trim(record, self.manager))
         return store
 
+    def _settled(self, pending: _Pending, outcome: Outcome, mark: Mark | None = None) -> AuthStore:
+        if outcome.status == "valid":
+            self._outcome = outcome
+        return self._install(*self.manager._settle(pending, outcome, mark))
+
     def load(self) -> AuthStore:
         """Check the cookie's token (sync) and return the request's auth store.
 
@@ -403,7 +404,7 @@ class RequestSession:
         m = self.manager
         key = pending.key
         if _in_event_loop():
-            known = m.validator.cached(key)
+            known = m.validator.cached_locally(key)
             if known is None or (
                 known.status == "outage" and m.settings.ON_BACKEND_ERROR == "keep"
             ):
@@ -413,7 +414,7 @@ class RequestSession:
                     "that loop. In async code load it first: `await request.apb_user()` "
                     "(Django), `await apb()` (Flask) or `await session.aload()`."
                 )
-            return self._install(*m._settle(pending, known))
+            return self._settled(pending, known)
         outcome = m.validator.run(
             key,
             lambda: m._confirm(pending, self.client_ip, self.user_agent),
@@ -423,7 +424,7 @@ class RequestSession:
         mark = None
         if outcome.status == "outage" and m.settings.ON_BACKEND_ERROR == "keep":
             mark = m.validator.confirmed(key)
-        return self._install(*m._settle(pending, outcome, mark))
+        return self._settled(pending, outcome, mark)
 
     async def aload(self) -> AuthStore:
         """The async twin of :meth:`load`."""
@@ -443,7 +444,7 @@ class RequestSession:
         mark = None
         if outcome.status == "outage" and m.settings.ON_BACKEND_ERROR == "keep":
             mark = await m.validator.aconfirmed(key)
-        return self._install(*m._settle(pending, outcome, mark))
+        return self._settled(pending, outcome, mark)
 
     # -- what views use --------------------------------------------------------------
 
@@ -491,7 +492,7 @@ class RequestSession:
         """
         store = self._store if self._store is not None else self._install("", None, False)
         self._used = True
-        self._deny(store.token)
+        # finalize() puts the token(s) on the deny list (store.clear() marks it).
         store.clear()
 
     def logout_everywhere(self, service: ServiceClient) -> bool:
@@ -528,67 +529,75 @@ class RequestSession:
         claims = self._store.claims if self._store is not None else None
         return (claims.collection_id if claims is not None else "") or user.collection_id
 
-    def _deny(self, *tokens: str) -> None:
-        pending = self._begin()
-        for token in {*tokens, pending.token}:
-            claims = read_auth_token(token) if token else None
-            if claims is not None:
-                self.manager.validator.deny(token_key(token), claims.seconds_left(time.time()))
-
     # -- the answer ------------------------------------------------------------------------
+
+    def _writes(self) -> list[tuple[bytes, Outcome | None, float | None]]:
+        """What this request teaches the store: ``(key, outcome, lifetime)``; no outcome = deny.
+
+        Pure: :meth:`finalize` and :meth:`afinalize` apply it (sync or async I/O).
+        """
+        ops: list[tuple[bytes, Outcome | None, float | None]] = []
+        store = self._store
+        pending = self._begin()
+        now = time.time()
+        if self._cleared:
+            # Signed out (session.logout() or pb.auth_store.clear()): every token this
+            # request held goes on the deny list until it expires.
+            for token in {self._installed[0], pending.token}:
+                claims = read_auth_token(token) if token else None
+                if claims is not None:
+                    ops.append((token_key(token), None, claims.seconds_left(now)))
+        if store is None or not store.token:
+            return ops
+        token = store.token
+        claims = read_auth_token(token)
+        if claims is None:
+            return ops
+        validator = self.manager.validator
+        if token != pending.token:
+            # Issued during this request: a sign-in (PocketBase just said so) or the
+            # renewal PocketBase returned. Confirmed: the next page needs no round trip,
+            # and "keep" may serve it through an outage.
+            fresh = Outcome(status="valid", record=store.record, at=validator.now())
+            ops.append((token_key(token), fresh, claims.seconds_left(now)))
+        elif (
+            token == self._installed[0]
+            and self._outcome is not None
+            and _trim(store.record, self.manager) != self._installed[1]
+        ):
+            # The view changed the confirmed user's record (verified, name...): update
+            # the verdict, or the next request would restore the stale copy. Its age
+            # is kept, so this never extends how long the token goes unchecked.
+            was = self._outcome
+            changed = Outcome(
+                status="valid", record=store.record, new_token=was.new_token, at=was.at
+            )
+            ops.append((token_key(token), changed, claims.seconds_left(now)))
+        return ops
 
     def finalize(self) -> SessionResult:
         """Return the ``Set-Cookie`` to emit (or none) and the caching advice."""
-        if self._cleared:
-            # Signed out through the auth store itself (``pb.auth_store.clear()``).
-            self._deny(self._installed[0])
-        self._remember_login()
-        self._remember_record_change()
+        validator = self.manager.validator
+        for key, outcome, lifetime in self._writes():
+            if outcome is None:
+                validator.deny(key, lifetime or 0.0)
+            else:
+                validator.store_outcome(key, outcome, lifetime=lifetime)
+        return self._result()
+
+    async def afinalize(self) -> SessionResult:
+        """The async twin of :meth:`finalize` (a shared store is written without blocking)."""
+        validator = self.manager.validator
+        for key, outcome, lifetime in self._writes():
+            if outcome is None:
+                await validator.adeny(key, lifetime or 0.0)
+            else:
+                await validator.astore_outcome(key, outcome, lifetime=lifetime)
+        return self._result()
+
+    def _result(self) -> SessionResult:
         cookie = self._cookie_update()
         return SessionResult(cookie=cookie, user_dependent=self._used or cookie is not None)
-
-    def _remember_login(self) -> None:
-        # A token that arrived during this request (a sign-in through this request's
-        # client: PocketBase just issued it) is confirmed: the next page needs no
-        # round trip, and "keep" may serve it through an outage.
-        store = self._store
-        if store is None or not store.token:
-            return
-        token = store.token
-        if token in (self._installed[0], self._begin().token):
-            return
-        claims = read_auth_token(token)
-        if claims is None:
-            return
-        self.manager.validator.store_outcome(
-            token_key(token),
-            Outcome(status="valid", record=store.record, at=self.manager.validator.now()),
-            lifetime=claims.seconds_left(time.time()),
-        )
-
-    def _remember_record_change(self) -> None:
-        # The view changed the confirmed user's record (verified, name...): update the
-        # cached answer, or the next request would restore the stale copy.
-        store = self._store
-        if store is None or not self.verified or not store.token:
-            return
-        token, trimmed = self._installed
-        if store.token != token or _trim(store.record, self.manager) == trimmed:
-            return
-        key = token_key(token)
-        cached = self.manager.validator.cached(key)
-        if cached is not None and cached.status == "valid":
-            claims = store.claims
-            self.manager.validator.store_outcome(
-                key,
-                Outcome(
-                    status="valid",
-                    record=store.record,
-                    new_token=cached.new_token,
-                    at=cached.at,
-                ),
-                lifetime=claims.seconds_left(time.time()) if claims is not None else None,
-            )
 
     def _cookie_update(self) -> CookieUpdate | None:
         manager = self.manager

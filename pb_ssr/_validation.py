@@ -191,6 +191,24 @@ class Validator:
             min(lifetime, MAX_TOKEN_MEMORY),
         )
 
+    async def adeny(self, key: bytes, lifetime: float) -> None:
+        """The async twin of :meth:`deny`."""
+        await self.store.adelete([self._key("v", key), self._key("c", key)])
+        await self.store.aset(
+            self._key("d", key),
+            Mark(kind="denied", at=self._timer()),
+            min(lifetime, MAX_TOKEN_MEMORY),
+        )
+
+    def cached_locally(self, key: bytes) -> Outcome | None:
+        """:meth:`cached`, from this process's memory only (no I/O, safe on an event loop)."""
+        store = self.store
+        if isinstance(store, LayeredStore):
+            store = store.local
+        elif not isinstance(store, MemoryStore):
+            return None
+        return self._verdict(store.get_many([self._key("d", key), self._key("v", key)]))
+
     def confirmed(self, key: bytes) -> Mark | None:
         """Return the "confirmed" mark of *key*: PocketBase said valid and nothing since."""
         denied, mark = self.store.get_many([self._key("d", key), self._key("c", key)])

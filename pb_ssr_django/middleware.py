@@ -169,8 +169,11 @@ class PocketBaseMiddleware:
     async def __acall__(self, request: Any) -> Any:
         self.process_request(request)
         response = await self.get_response(request)
-        # finalize() does no I/O: safe on the event loop.
-        return self.process_response(request, response)
+        session = getattr(request, "pb_session", None)
+        if isinstance(session, RequestSession):
+            # afinalize(): a shared session store is written without blocking the loop.
+            apply_result(response, await session.afinalize())
+        return response
 
     def process_request(self, request: Any) -> None:
         """Open the session (no I/O) and attach the lazy attributes to *request*."""

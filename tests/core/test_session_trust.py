@@ -381,3 +381,38 @@ def test_the_deny_list_is_keyed_by_hash_and_bounded_by_the_tokens_life(
     claims = read_auth_token(user.token)
     assert claims is not None and claims.exp is not None
     assert expires - store._timer() == pytest.approx(claims.exp - time.time(), abs=5)
+
+
+@pytest.mark.anyio
+async def test_afinalize_writes_the_deny_list_without_blocking(
+    pocketbase_url: str, redis_url: str, user: TestUser
+) -> None:
+    settings_ = Settings.from_mapping({"URL": pocketbase_url, "STORE": redis_url})
+    a, b = (SessionManager(settings_, secret_key=SECRET) for _ in range(2))
+    cookie = cookie_for(a, user.token, user.record)
+    session = a.open(cookie)
+    assert await session.auser() is not None
+    session.logout()
+    result = await session.afinalize()
+    assert result.cookie is not None and result.cookie.is_delete
+    assert await b.open(cookie).auser() is None
+    assert b.validator.upstream_calls == 0
+
+
+@pytest.mark.anyio
+async def test_a_sync_read_on_the_loop_never_touches_a_shared_store(
+    pocketbase_url: str, user: TestUser
+) -> None:
+    class Exploding(MemoryStore):
+        def get_many(self, keys: Any) -> Any:
+            raise AssertionError("sync store I/O on the event loop")
+
+    from pb_ssr import BlockingCallError, LayeredStore
+
+    store = LayeredStore(Exploding(), local=MemoryStore())
+    manager = SessionManager(
+        Settings.from_mapping({"URL": pocketbase_url}), secret_key=SECRET, store=store
+    )
+    cookie = cookie_for(manager, user.token, user.record)
+    with pytest.raises(BlockingCallError, match="await"):
+        manager.open(cookie).user()
