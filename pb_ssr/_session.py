@@ -64,9 +64,13 @@ class _Pending:
     record: dict[str, Any] | None = None
     claims: TokenClaims | None = None
 
+    _key: bytes = field(default=b"", repr=False)
+
     @property
     def key(self) -> bytes:
-        return token_key(self.token)
+        if not self._key:
+            self._key = token_key(self.token)
+        return self._key
 
     def lifetime(self) -> float:
         """Seconds the token has left (how long a rejection or a logout is remembered)."""
@@ -468,7 +472,8 @@ class RequestSession:
     def user(self) -> Record | None:
         """Return the signed-in auth record, or ``None`` (sync)."""
         self._used = True
-        return self.load().record if self.load().token else None
+        store = self.load()
+        return store.record if store.token else None
 
     async def auser(self) -> Record | None:
         """Return the signed-in auth record, or ``None`` (async)."""
@@ -550,29 +555,34 @@ class RequestSession:
         if store is None or not store.token:
             return ops
         token = store.token
+        fresh = token != pending.token
+        changed = (
+            not fresh
+            and token == self._installed[0]
+            and self._outcome is not None
+            and _trim(store.record, self.manager) != self._installed[1]
+        )
+        if not (fresh or changed):
+            return ops  # the common page view: nothing new to remember
         claims = read_auth_token(token)
         if claims is None:
             return ops
         validator = self.manager.validator
-        if token != pending.token:
+        if fresh:
             # Issued during this request: a sign-in (PocketBase just said so) or the
             # renewal PocketBase returned. Confirmed: the next page needs no round trip,
             # and "keep" may serve it through an outage.
-            fresh = Outcome(status="valid", record=store.record, at=validator.now())
-            ops.append((token_key(token), fresh, claims.seconds_left(now)))
-        elif (
-            token == self._installed[0]
-            and self._outcome is not None
-            and _trim(store.record, self.manager) != self._installed[1]
-        ):
+            issued = Outcome(status="valid", record=store.record, at=validator.now())
+            ops.append((token_key(token), issued, claims.seconds_left(now)))
+        elif self._outcome is not None:
             # The view changed the confirmed user's record (verified, name...): update
             # the verdict, or the next request would restore the stale copy. Its age
             # is kept, so this never extends how long the token goes unchecked.
             was = self._outcome
-            changed = Outcome(
+            update = Outcome(
                 status="valid", record=store.record, new_token=was.new_token, at=was.at
             )
-            ops.append((token_key(token), changed, claims.seconds_left(now)))
+            ops.append((token_key(token), update, claims.seconds_left(now)))
         return ops
 
     def finalize(self) -> SessionResult:

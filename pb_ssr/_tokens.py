@@ -64,28 +64,38 @@ class TokenClaims:
         return self.type == "auth" and self.collection_id == SUPERUSERS_COLLECTION_ID
 
 
-def decode_claims(token: str | None) -> TokenClaims | None:
-    """Return the claims of *token*, or ``None`` if it is not a readable JWT.
+#: The header of every token PocketBase issues: decoded once, not per request.
+_POCKETBASE_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+_POCKETBASE_HEADER_JSON: dict[str, Any] = {"alg": "HS256", "typ": "JWT"}
 
-    The signature is not checked (see the module docstring).
-    """
-    if not token or not isinstance(token, str) or len(token) > 8192:
+
+def _segments(token: str | None, limit: int) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """Decode a JWT's header and payload (not the signature); ``None`` if it is not one."""
+    if not token or not isinstance(token, str) or len(token) > limit:
         return None
     if not _JWT_SHAPE.fullmatch(token):
         return None
-    parts = token.split(".")
+    head, body, signature = token.split(".")
     try:
         # pyjwt's base64url helper on the two segments we read. jwt.decode() with
         # verify_signature=False does the same plus per-character checks that cost
         # ~25 us per page view, for a signature it is told not to verify anyway.
-        header: Any = json.loads(base64url_decode(parts[0]))
-        payload: Any = json.loads(base64url_decode(parts[1]))
+        header: Any = (
+            _POCKETBASE_HEADER_JSON
+            if head == _POCKETBASE_HEADER
+            else json.loads(base64url_decode(head))
+        )
+        payload: Any = json.loads(base64url_decode(body))
     except (ValueError, TypeError, RecursionError):
         return None
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         return None
     if not isinstance(payload, dict):
         return None
+    return header, payload, signature
+
+
+def _claims(payload: dict[str, Any]) -> TokenClaims | None:
     exp = payload.get("exp")
     if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int | float)):
         return None
@@ -104,6 +114,15 @@ def decode_claims(token: str | None) -> TokenClaims | None:
     )
 
 
+def decode_claims(token: str | None) -> TokenClaims | None:
+    """Return the claims of *token*, or ``None`` if it is not a readable JWT.
+
+    The signature is not checked (see the module docstring).
+    """
+    parts = _segments(token, 8192)
+    return _claims(parts[1]) if parts is not None else None
+
+
 def read_auth_token(token: str | None, now: float | None = None) -> TokenClaims | None:
     """Return the claims of *token* if it has the exact shape of a live PocketBase auth token.
 
@@ -114,34 +133,30 @@ def read_auth_token(token: str | None, now: float | None = None) -> TokenClaims 
     ``refreshable``). Anything else is ``None``: rejected locally, never sent.
     The signature itself is still unverified (see the module docstring).
     """
-    if not isinstance(token, str) or len(token) > MAX_AUTH_TOKEN_LENGTH:
+    parts = _segments(token, MAX_AUTH_TOKEN_LENGTH)
+    if parts is None:
         return None
-    claims = decode_claims(token)
-    if claims is None:
-        return None
-    header_b64, payload_b64, signature = token.split(".")
+    header, payload, signature = parts
     if len(signature) != _HS256_SIGNATURE_LENGTH:
-        return None
-    try:
-        header: Any = json.loads(base64url_decode(header_b64))
-        payload: Any = json.loads(base64url_decode(payload_b64))
-    except (ValueError, TypeError, RecursionError):  # pragma: no cover - decode_claims passed
         return None
     if header.get("alg") != "HS256" or header.get("typ", "JWT") != "JWT":
         return None
     exp = payload.get("exp")
+    collection_id = payload.get("collectionId")
+    record_id = payload.get("id")
     if (
         payload.get("type") != "auth"
-        or not isinstance(payload.get("collectionId"), str)
-        or not _ID.fullmatch(payload["collectionId"])
-        or not isinstance(payload.get("id"), str)
-        or not _RECORD_ID.fullmatch(payload["id"])
+        or not isinstance(collection_id, str)
+        or not _ID.fullmatch(collection_id)
+        or not isinstance(record_id, str)
+        or not _RECORD_ID.fullmatch(record_id)
         or isinstance(exp, bool)
         or not isinstance(exp, int | float)
         or not math.isfinite(exp)
         or not isinstance(payload.get("refreshable", True), bool)
     ):
         return None
-    if claims.is_expired(time.time() if now is None else now):
+    claims = _claims(payload)
+    if claims is None or claims.is_expired(time.time() if now is None else now):
         return None
     return claims
