@@ -33,7 +33,10 @@ def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in trusted)
 
 
+@lru_cache(maxsize=4096)
 def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Cached: ipaddress parsing is the slow part of resolving an address, and a site
+    # sees the same few proxies and clients again and again (bounded, never grows).
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
         value = value[1 : value.index("]")]

@@ -14,13 +14,16 @@ Adapters (Django middleware, Flask extension) do three things per request:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from cachetools import LRUCache
 
 from ._auth_store import AuthStore
 from ._client import AsyncPocketBase, PocketBase
@@ -133,6 +136,13 @@ class SessionManager:
         self.http_client = http_client
         self.async_http_client = async_http_client
         self._timeout = httpx.Timeout(settings.TIMEOUT, connect=min(3.0, settings.TIMEOUT))
+        # Cookies that passed the signature and the strict token read, by SHA-256 of
+        # the cookie: the same browser sends the same cookie page after page, and
+        # checking it again costs more than the rest of the session together.
+        self._decoded: LRUCache[bytes, tuple[str, dict[str, Any] | None, TokenClaims]] = LRUCache(
+            maxsize=min(settings.VALIDATE_CACHE_SIZE, 4096)
+        )
+        self._decoded_lock = threading.Lock()
 
     @staticmethod
     def now() -> float:
@@ -205,16 +215,27 @@ class SessionManager:
 
     def _read(self, cookie_value: str | None) -> _Pending:
         pending = _Pending(present=bool(cookie_value))
+        if not cookie_value or not isinstance(cookie_value, str):
+            return pending
+        digest = hashlib.sha256(cookie_value.encode("utf-8", "surrogatepass")).digest()
+        with self._decoded_lock:
+            hit = self._decoded.get(digest)
+        if hit is not None:
+            if not hit[2].is_expired(time.time()):
+                pending.token, pending.record, pending.claims = hit
+            return pending
         loaded = self.codec.load(cookie_value)
         if loaded is None:
             return pending
-        token, record = loaded
         # Strict, before any I/O: only something shaped exactly like a live PocketBase
         # auth token is worth a round trip (and only that can travel in a header).
-        claims = read_auth_token(token)
+        claims = read_auth_token(loaded[0])
         if claims is None:
             return pending
-        pending.token, pending.record, pending.claims = token, record, claims
+        decoded = (loaded[0], loaded[1], claims)
+        with self._decoded_lock:
+            self._decoded[digest] = decoded
+        pending.token, pending.record, pending.claims = decoded
         return pending
 
     def _settle(

@@ -123,8 +123,17 @@ def _after_request(response: Response) -> Response:
     result = session.finalize()
     if result.cookie is not None:
         response.set_cookie(**result.cookie.set_cookie_kwargs())
+    headers = response.headers
     if result.user_dependent:
-        response.vary.add("Cookie")
+        # Plain header writes when the view set none (the common case): werkzeug's
+        # parsed Vary / Cache-Control objects cost more than the rest of the session.
+        if "Vary" not in headers:
+            headers["Vary"] = "Cookie"
+        else:
+            response.vary.add("Cookie")
+        if "Cache-Control" not in headers and not result.no_store:
+            headers["Cache-Control"] = "private"
+            return response
         response.cache_control.private = True
         response.cache_control.public = False
     if result.no_store:
