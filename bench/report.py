@@ -28,6 +28,8 @@ SECTIONS = (
     "aggregation",
     "memory",
     "shared_store",
+    "flask_overhead",
+    "django_asgi",
 )
 
 #: Section 3's references without pb-ssr (dashed in the charts, never a target):
@@ -226,6 +228,38 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
                 f"<= +{lat['target_added_ms']} ms",
                 lat["added_ms_median"] <= lat["target_added_ms"],
                 cmd,
+            )
+        )
+    if "flask_overhead" in r:
+        f = r["flask_overhead"]
+        out += [
+            Check(
+                "7 flask",
+                "whoami view: pb-ssr / Flask session",
+                f"{f['ratio_pb_ssr_over_flask_session']:.2f}",
+                f"<= {f['targets']['session']}",
+                f["ratio_pb_ssr_over_flask_session"] <= f["targets"]["session"],
+                f["command"],
+            ),
+            Check(
+                "7 flask",
+                "health view: async def / def",
+                f"{f['ratio_async_over_sync']:.2f}",
+                f"<= {f['targets']['async']}",
+                f["ratio_async_over_sync"] <= f["targets"]["async"],
+                f["command"],
+            ),
+        ]
+    if "django_asgi" in r:
+        d = r["django_asgi"]
+        out.append(
+            Check(
+                "8 django asgi",
+                f"async view with / without middleware ({d['view_threads']} thread)",
+                f"{d['ratio_with_over_without']:.2f}",
+                f"<= {d['target']}, 1 thread",
+                d["ratio_with_over_without"] <= d["target"] and d["view_threads"] == 1,
+                d["command"],
             )
         )
     return out

@@ -27,6 +27,8 @@ SECTIONS = (
     "aggregation",
     "memory",
     "shared_store",
+    "flask_overhead",
+    "django_asgi",
 )
 
 
