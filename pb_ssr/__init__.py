@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from ._auth_store import AuthStore as AuthStore
 from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from ._breaker import CircuitBreaker as CircuitBreaker
+from ._breaker import breaker_for as breaker_for
+from ._breaker import reset_breakers as reset_breakers
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
 from ._config import ConfigurationError as ConfigurationError
@@ -44,6 +47,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "AsyncPocketBase",
     "AuthStore",
+    "CircuitBreaker",
     "ClientResponseError",
     "ConfigurationError",
     "CookieCodec",
@@ -61,10 +65,12 @@ __all__ = [
     "Settings",
     "TokenClaims",
     "aclose_default_pool",
+    "breaker_for",
     "build_filter",
     "close_default_pool",
     "decode_claims",
     "forward_headers",
     "is_local_path",
+    "reset_breakers",
     "resolve_client_ip",
 ]

@@ -133,10 +133,18 @@ class PocketBase(BaseClient):
                 raise TypeError("A coroutine before_send hook needs AsyncPocketBase.")
             if replaced is not None:
                 request = replaced
+        breaker = self.breaker
+        if not breaker.allow():
+            raise breaker.error(str(request.url))
         try:
             response = http.send(request) if http is not None else _send_pooled(request)
         except httpx.HTTPError as exc:
+            breaker.record_failure(type(exc).__name__)
             raise self._transport_error(request, exc) from exc
+        except BaseException:
+            breaker.release()
+            raise
+        breaker.record_status(response.status_code)
         data = self._read_json(response)
         if self.after_send is not None:
             data = self.after_send(response, data)
@@ -254,13 +262,21 @@ class AsyncPocketBase(BaseClient):
                 replaced = await replaced
             if replaced is not None:
                 request = replaced
+        breaker = self.breaker
+        if not breaker.allow():
+            raise breaker.error(str(request.url))
         try:
             if http is not None:
                 response = await http.send(request)
             else:
                 response = await _asend_pooled(request)
         except httpx.HTTPError as exc:
+            breaker.record_failure(type(exc).__name__)
             raise self._transport_error(request, exc) from exc
+        except BaseException:
+            breaker.release()
+            raise
+        breaker.record_status(response.status_code)
         data = self._read_json(response)
         if self.after_send is not None:
             data = self.after_send(response, data)
