@@ -29,6 +29,9 @@ from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
 from ._forwarding import is_local_path as is_local_path
 from ._forwarding import resolve_client_ip as resolve_client_ip
+from ._outage import UNAVAILABLE_JSON as UNAVAILABLE_JSON
+from ._outage import OutageLog as OutageLog
+from ._outage import is_outage as is_outage
 from ._pool import aclose_default_pool as aclose_default_pool
 from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult
@@ -45,6 +48,7 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "UNAVAILABLE_JSON",
     "AsyncPocketBase",
     "AuthStore",
     "CircuitBreaker",
@@ -53,6 +57,7 @@ __all__ = [
     "CookieCodec",
     "CookieUpdate",
     "ListResult",
+    "OutageLog",
     "PocketBase",
     "PocketBaseUnavailable",
     "Record",
@@ -71,6 +76,7 @@ __all__ = [
     "decode_claims",
     "forward_headers",
     "is_local_path",
+    "is_outage",
     "reset_breakers",
     "resolve_client_ip",
 ]

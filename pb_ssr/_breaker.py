@@ -70,6 +70,7 @@ class CircuitBreaker:
         self._state: BreakerState = "closed"
         self._failures = 0
         self._opened_at = 0.0
+        self._down_since = 0.0
         self._probe_at: float | None = None
 
     def _current(self) -> BreakerState:
@@ -130,7 +131,7 @@ class CircuitBreaker:
         if self._state == "closed" and not self._failures:  # the hot path: no lock
             return
         with self._lock:
-            was, down_for = self._state, self._clock() - self._opened_at
+            was, down_for = self._state, self._clock() - self._down_since
             self._state, self._failures, self._probe_at = "closed", 0, None
         if was != "closed":
             logger.warning(
@@ -146,6 +147,8 @@ class CircuitBreaker:
             if self._state == "half_open" or (
                 self._state == "closed" and self._failures >= self.failure_threshold
             ):
+                if self._state == "closed":
+                    self._down_since = self._clock()
                 self._state, self._opened_at, self._probe_at = "open", self._clock(), None
                 failures = self._failures
             else:

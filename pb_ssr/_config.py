@@ -241,6 +241,11 @@ class Settings:
         """``TIMEOUT`` and ``CONNECT_TIMEOUT`` as the ``httpx.Timeout`` of a client."""
         return httpx.Timeout(self.TIMEOUT, connect=min(self.CONNECT_TIMEOUT, self.TIMEOUT))
 
+    @property
+    def retry_after(self) -> int:
+        """The ``Retry-After`` seconds of the 503 page: the breaker's cool-down, at least 1."""
+        return max(1, math.ceil(self.BREAKER_COOLDOWN))
+
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with *changes*, validated."""
         settings = dataclasses.replace(self, **changes)

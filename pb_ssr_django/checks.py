@@ -10,7 +10,13 @@ pb_ssr.E002     always       ``PocketBaseMiddleware`` is missing from ``MIDDLEWA
 pb_ssr.W001     ``--deploy`` ``COOKIE_SECURE`` is off: the auth cookie also travels over http
 pb_ssr.W002     ``--deploy`` ``COOKIE_SAMESITE`` is ``"None"``: cross-site requests carry it
 pb_ssr.W003     ``--deploy`` PocketBase did not answer ``/api/health`` within a few seconds
+pb_ssr.W004     ``--deploy`` this process's circuit breaker for PocketBase is open: calls
+                             fail fast with ``PocketBaseUnavailable`` (see W003's cause)
 ==============  ===========  ===============================================================
+
+``pb_ssr.W004`` reports the state of the process running the checks: call
+``django.core.checks.run_checks(tags=["pb_ssr"], include_deployment_checks=True)``
+from a health view to see a serving worker's breaker.
 
 ``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
 and its autoreloader never wait for it, ``manage.py check --deploy`` runs it. All
@@ -26,7 +32,7 @@ from django.core.checks import Error, Tags, Warning, register  # type: ignore[im
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from pb_ssr import ClientResponseError, PocketBase, Settings
+from pb_ssr import ClientResponseError, PocketBase, Settings, breaker_for
 
 from .conf import get_config
 
@@ -34,6 +40,7 @@ __all__ = [
     "TAG",
     "W001",
     "W002",
+    "check_circuit_breaker",
     "check_cookie_samesite",
     "check_cookie_secure",
     "check_middleware",
@@ -173,6 +180,26 @@ def check_pocketbase_reachable(app_configs: Any = None, **kwargs: Any) -> list[A
     return []
 
 
+def check_circuit_breaker(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W004`` (deploy): this process's circuit breaker for PocketBase is closed."""
+    pb_settings = _settings_or_none()
+    if pb_settings is None:
+        return []
+    breaker = breaker_for(pb_settings.URL)
+    if breaker.state == "closed":
+        return []
+    return [
+        Warning(
+            f"The circuit breaker for PocketBase at {pb_settings.URL} is {breaker.state} after "
+            f"{breaker.failures} failed call(s) in a row: PocketBase calls fail fast with "
+            "PocketBaseUnavailable and views answer 503.",
+            hint="Check that PocketBase runs and answers quickly; the breaker closes by "
+            "itself on the first answer.",
+            id="pb_ssr.W004",
+        )
+    ]
+
+
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
@@ -180,3 +207,4 @@ def register_checks() -> None:
     register(check_cookie_secure, TAG, Tags.security, deploy=True)
     register(check_cookie_samesite, TAG, Tags.security, deploy=True)
     register(check_pocketbase_reachable, TAG, deploy=True)
+    register(check_circuit_breaker, TAG, deploy=True)

@@ -24,7 +24,7 @@ from django.conf import settings as django_settings  # type: ignore[import-untyp
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 
-from pb_ssr import ConfigurationError, ServiceClient, SessionManager, Settings
+from pb_ssr import ConfigurationError, ServiceClient, SessionManager, Settings, breaker_for
 
 __all__ = ["ADAPTER_DEFAULTS", "PocketBaseConfig", "get_config", "reset"]
 
@@ -109,6 +109,9 @@ def _build() -> PocketBaseConfig:
         )
     except ValueError as exc:  # no SECRET_KEY to sign the cookie with
         raise ImproperlyConfigured(str(exc)) from None
+    breaker_for(core.URL).configure(
+        failure_threshold=core.BREAKER_FAILURES, cooldown=core.BREAKER_COOLDOWN
+    )
     return PocketBaseConfig(core, manager, str(adapter["REDIRECT_URL"]))
 
 

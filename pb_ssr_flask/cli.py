@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pb_ssr import ClientResponseError, PocketBase
+from pb_ssr import CircuitBreaker, ClientResponseError, PocketBase
 
 __all__ = ["pb_cli"]
 
@@ -35,13 +35,16 @@ def check_command() -> None:
         click.echo(f"  WARN  {msg}")
 
     click.echo(f"PocketBase at {settings.URL}")
-    pb = PocketBase(settings.URL, timeout=settings.TIMEOUT)
+    pb = PocketBase(settings.URL, timeout=settings.http_timeout)
+    breaker = pb.breaker
     try:
         pb.health.check()
     except ClientResponseError as exc:
         click.echo(f"  FAIL  not reachable: {exc.message}")
+        click.echo(f"  FAIL  {_breaker_text(breaker)}")
         raise SystemExit(1) from None
     ok("reachable (/api/health)")
+    ok(_breaker_text(breaker))
     try:
         pb.collection(settings.AUTH_COLLECTION).list_auth_methods()
         ok(f"auth collection {settings.AUTH_COLLECTION!r} exists")
@@ -72,6 +75,13 @@ def check_command() -> None:
     state_text = "enabled" if batch.get("enabled") else "disabled (pb.create_batch() gets 403)"
     ok(f"batch API {state_text}")
     raise SystemExit(1 if problems else 0)
+
+
+def _breaker_text(breaker: CircuitBreaker) -> str:
+    return (
+        f"circuit breaker {breaker.state} ({breaker.failures} failure(s) in a row; "
+        f"opens after {breaker.failure_threshold}, probes after {breaker.cooldown:g} s)"
+    )
 
 
 @pb_cli.group("users")
