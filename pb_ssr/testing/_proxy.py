@@ -46,7 +46,8 @@ class FaultProxy:
             raise ValueError(f"target {target!r} needs a host and a port.")
         self.target = (parts.hostname, parts.port)
         self.host = host
-        #: Seconds to hold each chunk of an answer before passing it on.
+        #: Seconds to hold each chunk of an answer before passing it on (read
+        #: while holding: lowering it releases held chunks sooner).
         self.latency = 0.0
         #: Accept connections and read requests, but never answer.
         self.blackhole = False
@@ -171,8 +172,11 @@ class FaultProxy:
                 if self.blackhole:
                     continue  # swallowed: the other side waits for ever
                 if answers:
-                    if self.latency > 0:
-                        time.sleep(self.latency)
+                    # Held until `latency` after arrival, read afresh: lowering
+                    # it releases what is held, like a network that got better.
+                    arrived = time.monotonic()
+                    while time.monotonic() - arrived < self.latency:
+                        time.sleep(0.01)
                     limit = self.drop_after
                     if limit is not None and sent + len(data) >= limit:
                         sink.sendall(data[: max(0, limit - sent)])
