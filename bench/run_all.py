@@ -26,6 +26,7 @@ SECTIONS = (
     "ssr_load",
     "aggregation",
     "memory",
+    "faults",
 )
 
 

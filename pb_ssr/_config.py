@@ -95,6 +95,10 @@ class Settings:
     BREAKER_FAILURES: int = 5
     #: Seconds an open breaker waits before letting one probe call through.
     BREAKER_COOLDOWN: float = 0.5
+    #: Seconds without any answer from PocketBase after which a waiting call counts
+    #: as a failure, so a hang opens the breaker (and frees the waiting threads) in
+    #: about this time instead of ``TIMEOUT``; ``0`` waits for the timeouts.
+    BREAKER_STALL: float = 1.0
     #: Answer a view's unhandled ``PocketBaseUnavailable`` (or a 5xx
     #: ``ClientResponseError``) with a 503 page and ``Retry-After``; turn off to
     #: handle them yourself.
@@ -203,6 +207,17 @@ class Settings:
                 or math.isinf(value)
             ):
                 fail(key, f"must be a number of seconds > 0, got {value!r}.")
+        stall = self.BREAKER_STALL
+        if (
+            isinstance(stall, bool)
+            or not isinstance(stall, int | float)
+            or not stall >= 0
+            or math.isinf(stall)
+        ):
+            fail(
+                "BREAKER_STALL",
+                f"must be a number of seconds >= 0 (0 turns it off), got {stall!r}.",
+            )
         failures = self.BREAKER_FAILURES
         if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
             fail(

@@ -110,7 +110,9 @@ def _build() -> PocketBaseConfig:
     except ValueError as exc:  # no SECRET_KEY to sign the cookie with
         raise ImproperlyConfigured(str(exc)) from None
     breaker_for(core.URL).configure(
-        failure_threshold=core.BREAKER_FAILURES, cooldown=core.BREAKER_COOLDOWN
+        failure_threshold=core.BREAKER_FAILURES,
+        cooldown=core.BREAKER_COOLDOWN,
+        stall_after=core.BREAKER_STALL,
     )
     return PocketBaseConfig(core, manager, str(adapter["REDIRECT_URL"]))
 

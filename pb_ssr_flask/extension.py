@@ -117,7 +117,9 @@ class PocketBaseSSR:
         )
         app.extensions["pocketbase"] = PocketBaseState(settings, manager, login_view)
         breaker_for(settings.URL).configure(
-            failure_threshold=settings.BREAKER_FAILURES, cooldown=settings.BREAKER_COOLDOWN
+            failure_threshold=settings.BREAKER_FAILURES,
+            cooldown=settings.BREAKER_COOLDOWN,
+            stall_after=settings.BREAKER_STALL,
         )
         app.before_request(_before_request)
         app.after_request(_after_request)

@@ -49,7 +49,8 @@ class FaultProxy:
         #: Seconds to hold each chunk of an answer before passing it on (read
         #: while holding: lowering it releases held chunks sooner).
         self.latency = 0.0
-        #: Accept connections and read requests, but never answer.
+        #: Pass nothing on in either direction (held until it is turned off, as
+        #: TCP would resend it): requests go unanswered.
         self.blackhole = False
         #: Reset each connection once this many answer bytes went through.
         self.drop_after: int | None = None
@@ -169,8 +170,10 @@ class FaultProxy:
                 data = source.recv(_CHUNK)
                 if not data:
                     break
-                if self.blackhole:
-                    continue  # swallowed: the other side waits for ever
+                # Held, not dropped, while the black hole lasts: TCP would resend
+                # it, so it arrives once the path heals.
+                while self.blackhole and not self._closed.is_set():
+                    time.sleep(0.01)
                 if answers:
                     # Held until `latency` after arrival, read afresh: lowering
                     # it releases what is held, like a network that got better.
@@ -206,4 +209,8 @@ def _reset(sock: socket.socket) -> None:
     # connection reset, not a clean end of the answer.
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # A pump thread blocked reading this socket keeps it alive past close(): shut
+    # its reading side first so that the read returns and the RST goes out.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
     sock.close()

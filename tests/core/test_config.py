@@ -57,6 +57,8 @@ def test_defaults() -> None:
     assert s.http_timeout == httpx.Timeout(5.0, connect=2.0)
     assert s.BREAKER_FAILURES == 5
     assert s.BREAKER_COOLDOWN == 0.5
+    assert s.BREAKER_STALL == 1.0
+    assert s.retry_after == 1
     assert s.HANDLE_UNAVAILABLE is True
     assert s.AUTH_COLLECTION == "users"
     assert s.VALIDATE_CACHE_SIZE == 10_000
@@ -98,6 +100,7 @@ def test_good_values_are_accepted() -> None:
         CONNECT_TIMEOUT=1,
         BREAKER_FAILURES=0,
         BREAKER_COOLDOWN=30,
+        BREAKER_STALL=0,
         HANDLE_UNAVAILABLE=False,
         AUTH_COLLECTION="members",
         VALIDATE_CACHE_SIZE=1,
@@ -139,6 +142,9 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("BREAKER_COOLDOWN", 0),
     ("BREAKER_COOLDOWN", -1),
     ("BREAKER_COOLDOWN", float("nan")),
+    ("BREAKER_STALL", -0.5),
+    ("BREAKER_STALL", float("inf")),
+    ("BREAKER_STALL", "1"),
     ("BREAKER_FAILURES", -1),
     ("BREAKER_FAILURES", 2.5),
     ("BREAKER_FAILURES", True),

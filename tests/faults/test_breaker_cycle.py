@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 
 import pytest
@@ -22,7 +23,7 @@ from pb_ssr import (
     Settings,
     breaker_for,
 )
-from pb_ssr.testing import FaultProxy, TestUser
+from pb_ssr.testing import FaultProxy, PocketBaseServer, TestUser
 
 TIMEOUT = 0.3
 COOLDOWN = 0.3
@@ -110,3 +111,57 @@ def test_the_session_validation_uses_the_breaker(
     assert proxy.connections == connections
     result = session.finalize()
     assert result.cookie is None  # the cookie stays as it is
+
+
+def test_a_hang_frees_waiting_threads_before_their_timeout(
+    server: PocketBaseServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The shared sync pool's read watch: 6 calls wait on a frozen PocketBase with a
+    # 10 s timeout; nobody gets an answer for 0.3 s, so each counts as a failure,
+    # the breaker opens and every waiting call gives up at its next read slice.
+    breaker_for(server.url).configure(failure_threshold=3, cooldown=60, stall_after=0.3)
+    pb = PocketBase(server.url, timeout=10)
+    assert pb.health.check()["code"] == 200
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            pb.collection("users").get_list()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    with caplog.at_level(logging.WARNING, logger="pb_ssr.breaker"), server.paused():
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        took = time.monotonic() - start
+    assert len(errors) == 6 and all(isinstance(e, PocketBaseUnavailable) for e in errors)
+    assert took < 1.5, took
+    assert breaker_for(server.url).state == "open"
+    assert any("no answer for 0.3 s" in r.getMessage() for r in caplog.records)
+
+
+def test_a_lone_slow_answer_is_waited_for(proxy: FaultProxy) -> None:
+    # One call slower than the stall limit while nobody else calls: counted once,
+    # under the threshold, so it gets its answer.
+    breaker = breaker_for(proxy.url)
+    breaker.configure(failure_threshold=2, cooldown=60, stall_after=0.2)
+    pb = PocketBase(proxy.url, timeout=5)
+    proxy.latency = 0.8
+    assert pb.health.check()["code"] == 200
+    assert breaker.state == "closed" and breaker.failures == 0
+
+
+def test_a_slow_probe_still_closes_the_breaker(proxy: FaultProxy) -> None:
+    # A PocketBase that is up but slower than the stall limit: the half-open
+    # probe is not cut short, so the breaker closes.
+    breaker = breaker_for(proxy.url)
+    breaker.configure(failure_threshold=1, cooldown=0.1, stall_after=0.2)
+    breaker.record_failure()
+    time.sleep(0.1)
+    proxy.latency = 0.6
+    assert PocketBase(proxy.url, timeout=5).health.check()["code"] == 200
+    assert breaker.state == "closed"
