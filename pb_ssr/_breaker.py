@@ -261,11 +261,17 @@ def reset_breakers() -> None:
 #: Longest single wait of a watched read: how soon a waiting call notices a stall.
 READ_SLICE: Final = 0.25
 
+#: Set while this thread runs one of pb-ssr's own API calls through the shared
+#: pool: only those are watched. A realtime event stream, idle for minutes by
+#: design, reads the same pool's connections and must not count as a stall.
+calls = threading.local()
+
 
 class WatchedBackend(httpcore.NetworkBackend):
     """A network backend whose plain-TCP reads notice a hung PocketBase early.
 
-    Wraps the shared sync pool's backend. Each read waits in slices of
+    Wraps the shared sync pool's backend. Each read of a pb-ssr API call (the
+    thread has ``calls.api`` set; not an event stream) waits in slices of
     :data:`READ_SLICE` up to its own timeout; between slices it reports a stall
     (no answer from the server for ``stall_after`` seconds) as one failure, and
     gives up with a read error once the server's breaker is open. TLS streams
@@ -309,7 +315,7 @@ class _WatchedStream(httpcore.NetworkStream):
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         breaker = self.breaker
         stall = breaker.stall_after
-        if stall <= 0 or breaker.failure_threshold <= 0:
+        if stall <= 0 or breaker.failure_threshold <= 0 or not getattr(calls, "api", False):
             return self.inner.read(max_bytes, timeout)
         clock = breaker._clock
         started = clock()

@@ -15,6 +15,7 @@ import httpx
 from ._async._services import AsyncBatch, AsyncFileService, AsyncHealthService, AsyncRecordService
 from ._auth_store import AuthStore
 from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec
+from ._breaker import calls
 from ._pool import async_transport, sync_transport
 from ._realtime import AsyncRealtimeService, RealtimeService
 from ._sync._services import Batch, FileService, HealthService, RecordService
@@ -311,11 +312,15 @@ def _send_pooled(request: httpx.Request) -> httpx.Response:
     no cookie jar (a shared one would carry one user's cookies to the next), no
     redirects (the client does not follow them either), no auth flow.
     """
-    response = sync_transport().handle_request(request)
+    calls.api = True  # the breaker's read watch applies to this call
     try:
-        response.read()
+        response = sync_transport().handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
     finally:
-        response.close()
+        calls.api = False
     response.request = request
     return response
 

@@ -165,3 +165,25 @@ def test_a_slow_probe_still_closes_the_breaker(proxy: FaultProxy) -> None:
     proxy.latency = 0.6
     assert PocketBase(proxy.url, timeout=5).health.check()["code"] == 200
     assert breaker.state == "closed"
+
+
+def test_idle_realtime_streams_are_not_a_stall(
+    server: PocketBaseServer, users: list[TestUser]
+) -> None:
+    # Event streams read the shared pool's connections and wait for minutes by
+    # design: with three of them idle and nothing else asked, the breaker stays shut.
+    breaker = breaker_for(server.url)
+    breaker.configure(failure_threshold=2, cooldown=60, stall_after=0.2)
+    clients = []
+    for user in users[:3]:
+        pb = PocketBase(server.url)
+        pb.auth_store.save(user.token, user.record)
+        pb.realtime.subscribe("private_notes/*", lambda event: None)
+        clients.append(pb)
+    try:
+        time.sleep(1.0)
+        assert breaker.state == "closed" and breaker.failures == 0
+        assert all(pb.realtime.is_connected for pb in clients)
+    finally:
+        for pb in clients:
+            pb.close()
