@@ -225,4 +225,5 @@ class PocketBaseUnavailable(ClientResponseError):
             response=exc.response,
             is_abort=exc.is_abort,
             original_error=exc.original_error or exc,
+            circuit_open=getattr(exc, "circuit_open", False),
         )

@@ -268,3 +268,9 @@ def _urls() -> list[str]:
     from pb_ssr._breaker import _breakers
 
     return list(_breakers)
+
+
+def test_the_sessions_wrapper_keeps_circuit_open() -> None:
+    breaker, _ = make()
+    wrapped = PocketBaseUnavailable.from_error(breaker.error("http://pb.test/api/x"))
+    assert wrapped.circuit_open and wrapped.status == 0
