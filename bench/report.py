@@ -30,6 +30,7 @@ SECTIONS = (
     "shared_store",
     "flask_overhead",
     "django_asgi",
+    "faults",
 )
 
 #: Section 3's references without pb-ssr (dashed in the charts, never a target):
@@ -262,6 +263,47 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
                 d["command"],
             )
         )
+    if "faults" in r:
+        f = r["faults"]
+        q = f["ratios"]
+        d = f["configs"]["pb-ssr defaults"]
+        hang = f"{f['hang_s']:g} s hang"
+        cmd = f["command"]
+        others = sum(c["errors_5xx_other_than_503"] for c in f["configs"].values())
+        out += [
+            Check(
+                "9 faults",
+                f"/ (no PocketBase, new visitor) p50 during {hang} / before",
+                f"{q['home_hang_p50_over_before']:.2f}",
+                "<= 2.0",
+                q["home_hang_p50_over_before"] <= 2.0,
+                cmd,
+            ),
+            Check(
+                "9 faults",
+                f"/notes p99 once the breaker is open ({hang})",
+                f"{q['notes_once_open_p99_ms']:.0f} ms ({d['hang']['/notes']['statuses']})",
+                "<= 1000 ms (503)",
+                q["notes_once_open_p99_ms"] <= 1000,
+                cmd,
+            ),
+            Check(
+                "9 faults",
+                "recovery after the hang / after a kill + restart",
+                f"{q['recovery_s']:.2f} s / {q['recovery_after_restart_s']:.2f} s",
+                "<= 1 s",
+                q["recovery_s"] <= 1 and q["recovery_after_restart_s"] <= 1,
+                cmd,
+            ),
+            Check(
+                "9 faults",
+                "responses other than 200/503, every run",
+                str(others),
+                "0",
+                others == 0,
+                cmd,
+            ),
+        ]
     return out
 
 
@@ -593,6 +635,45 @@ def markdown(r: dict[str, dict[str, Any]], found: list[Check]) -> str:
                 f"{w['cache_len']} | {w['auth_refresh_calls']} | {expected_calls(w)} | "
                 f"{w['views'] / w['seconds']:.0f} |"
             )
+        add("")
+    if "faults" in r:
+        f = r["faults"]
+        t = f["timeouts"]
+        add(
+            f"`{f['command']}` (gunicorn gthread, {f['threads']} threads; {f['clients']} "
+            f"clients alternating `/` and `/notes`, plus a new visitor on `/` every 0.1 s, whose "
+            f"figures the `/` columns show; PocketBase frozen or down {f['hang_s']:g} s):"
+        )
+        add("")
+        add(
+            "| configuration | fault | `/` p50 before / during | `/` p99 before / during "
+            "| `/notes` p50 / p99 during | `/notes` p99 once open | open after | req/s "
+            "before / during | recovery |"
+        )
+        add("|---|---|---|---|---|---|---|---|---|")
+        visitor = "/ (new visitor)"
+        for name, c in f["configs"].items():
+            b, h, o = c["before"], c["hang"], c["notes_once_open"]
+            opened = c["breaker_open_after_s"]
+            add(
+                f"| {name} | {c['fault']} "
+                f"| {b[visitor]['p50_ms']:.1f} / {h[visitor]['p50_ms']:.1f} ms "
+                f"| {b[visitor]['p99_ms']:.1f} / {h[visitor]['p99_ms']:.0f} ms "
+                f"| {h['/notes']['p50_ms']:.0f} / {h['/notes']['p99_ms']:.0f} ms "
+                f"| {'-' if o is None else format(o['p99_ms'], '.0f') + ' ms'} "
+                f"| {'never' if opened is None else format(opened, '.2f') + ' s'} "
+                f"| {c['requests_per_s']['before']:.0f} / {c['requests_per_s']['hang']:.0f} "
+                f"| {c['recovery_s']:.2f} s |"
+            )
+        add("")
+        tcp = t["tcp_connect_to_pocketbase"]
+        add(
+            f"Timeout defaults against what was measured: `/notes` (one PocketBase call) "
+            f"p99 {t['notes_page_p99_ms_before']:.0f} ms and max "
+            f"{t['notes_page_max_ms_before']:.0f} ms under this load, against `TIMEOUT` "
+            f"{t['TIMEOUT_s']:g} s; TCP connect to PocketBase p99 {tcp['p99_ms']:.2f} ms, "
+            f"max {tcp['max_ms']:.2f} ms, against `CONNECT_TIMEOUT` {t['CONNECT_TIMEOUT_s']:g} s."
+        )
         add("")
     return "\n".join(lines)
 

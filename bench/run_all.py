@@ -29,6 +29,7 @@ SECTIONS = (
     "shared_store",
     "flask_overhead",
     "django_asgi",
+    "faults",
 )
 
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from ._auth_store import AuthStore as AuthStore
 from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from ._breaker import CircuitBreaker as CircuitBreaker
+from ._breaker import breaker_for as breaker_for
+from ._breaker import reset_breakers as reset_breakers
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
 from ._config import Advice as Advice
@@ -29,6 +32,9 @@ from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
 from ._forwarding import is_local_path as is_local_path
 from ._forwarding import resolve_client_ip as resolve_client_ip
+from ._outage import UNAVAILABLE_JSON as UNAVAILABLE_JSON
+from ._outage import OutageLog as OutageLog
+from ._outage import is_outage as is_outage
 from ._pool import aclose_default_pool as aclose_default_pool
 from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult
@@ -53,10 +59,12 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "UNAVAILABLE_JSON",
     "Advice",
     "AsyncPocketBase",
     "AuthStore",
     "BlockingCallError",
+    "CircuitBreaker",
     "ClientResponseError",
     "ConfigurationError",
     "CookieCodec",
@@ -65,6 +73,7 @@ __all__ = [
     "ListResult",
     "Mark",
     "MemoryStore",
+    "OutageLog",
     "Outcome",
     "PocketBase",
     "PocketBaseUnavailable",
@@ -81,12 +90,15 @@ __all__ = [
     "StoreValue",
     "TokenClaims",
     "aclose_default_pool",
+    "breaker_for",
     "build_filter",
     "build_store",
     "close_default_pool",
     "decode_claims",
     "forward_headers",
     "is_local_path",
+    "is_outage",
+    "reset_breakers",
     "resolve_client_ip",
     "settings_advice",
 ]

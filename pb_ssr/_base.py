@@ -16,14 +16,18 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from ._auth_store import AuthStore
-from ._errors import ClientResponseError
+from ._breaker import breaker_for
+from ._errors import ClientResponseError, PocketBaseUnavailable
 from ._filter import build_filter
 from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, StrList, TimeoutArg
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseClient", "RequestSpec"]
 
-#: Default per-request timeout: a page should fail fast rather than hang on a stuck backend.
-DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+#: Default per-request timeout: a page should fail fast rather than hang on a stuck
+#: backend. 5 s is far above PocketBase's normal answers (milliseconds) and a few
+#: sequential calls still end before a proxy's or gunicorn's 30 s; 2 s to connect
+#: leaves room for one lost SYN (resent after 1 s). See docs/how-to/outages.md.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(5.0, connect=2.0)
 
 
 class _Unset:
@@ -127,6 +131,8 @@ class BaseClient:
         self.headers: dict[str, str] = dict(headers or {})
         self.before_send = before_send
         self.after_send = after_send
+        #: The circuit breaker of this PocketBase URL, shared process-wide.
+        self.breaker = breaker_for(self.base_url)
 
     def build_url(self, path: str, query: QueryArg | None = None) -> str:
         """Return the absolute URL of an API *path*, with an optional query."""
@@ -228,8 +234,13 @@ class BaseClient:
         return data
 
     @staticmethod
-    def _transport_error(request: httpx.Request, exc: Exception) -> ClientResponseError:
-        return ClientResponseError(
+    def _transport_error(
+        request: httpx.Request, exc: Exception
+    ) -> PocketBaseUnavailable | ClientResponseError:
+        if is_local_error(exc):
+            # Nothing reached PocketBase: a bug or bad input on this side, not an outage.
+            return ClientResponseError(url=str(request.url), status=0, original_error=exc)
+        return PocketBaseUnavailable(
             url=str(request.url),
             status=0,
             is_abort=isinstance(exc, httpx.TimeoutException),
@@ -248,6 +259,16 @@ class BaseClient:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url!r} auth={self.auth_store!r}>"
+
+
+#: Failures on this side, before anything reached PocketBase (a header that cannot be
+#: encoded, a URL that is not http): never an outage, never a breaker failure.
+LOCAL_ERRORS: Final = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+
+
+def is_local_error(exc: BaseException) -> bool:
+    """True for a transport error raised before anything was sent (see :data:`LOCAL_ERRORS`)."""
+    return isinstance(exc, LOCAL_ERRORS)
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,7 +14,8 @@ import httpx
 
 from ._async._services import AsyncBatch, AsyncFileService, AsyncHealthService, AsyncRecordService
 from ._auth_store import AuthStore
-from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec
+from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec, is_local_error
+from ._breaker import calls
 from ._pool import async_transport, sync_transport
 from ._realtime import AsyncRealtimeService, RealtimeService
 from ._sync._services import Batch, FileService, HealthService, RecordService
@@ -133,10 +134,21 @@ class PocketBase(BaseClient):
                 raise TypeError("A coroutine before_send hook needs AsyncPocketBase.")
             if replaced is not None:
                 request = replaced
+        breaker = self.breaker
+        if not breaker.allow():
+            raise breaker.error(str(request.url))
         try:
             response = http.send(request) if http is not None else _send_pooled(request)
         except httpx.HTTPError as exc:
+            if is_local_error(exc):
+                breaker.release()
+            else:
+                breaker.record_failure(type(exc).__name__)
             raise self._transport_error(request, exc) from exc
+        except BaseException:
+            breaker.release()
+            raise
+        breaker.record_status(response.status_code)
         data = self._read_json(response)
         if self.after_send is not None:
             data = self.after_send(response, data)
@@ -254,13 +266,24 @@ class AsyncPocketBase(BaseClient):
                 replaced = await replaced
             if replaced is not None:
                 request = replaced
+        breaker = self.breaker
+        if not breaker.allow():
+            raise breaker.error(str(request.url))
         try:
             if http is not None:
                 response = await http.send(request)
             else:
                 response = await _asend_pooled(request)
         except httpx.HTTPError as exc:
+            if is_local_error(exc):
+                breaker.release()
+            else:
+                breaker.record_failure(type(exc).__name__)
             raise self._transport_error(request, exc) from exc
+        except BaseException:
+            breaker.release()
+            raise
+        breaker.record_status(response.status_code)
         data = self._read_json(response)
         if self.after_send is not None:
             data = self.after_send(response, data)
@@ -295,11 +318,15 @@ def _send_pooled(request: httpx.Request) -> httpx.Response:
     no cookie jar (a shared one would carry one user's cookies to the next), no
     redirects (the client does not follow them either), no auth flow.
     """
-    response = sync_transport().handle_request(request)
+    calls.api = True  # the breaker's read watch applies to this call
     try:
-        response.read()
+        response = sync_transport().handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
     finally:
-        response.close()
+        calls.api = False
     response.request = request
     return response
 

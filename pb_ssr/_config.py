@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+import httpx
+
 from ._base import _check_base_url
 
 __all__ = ["Advice", "ConfigurationError", "Settings", "settings_advice"]
@@ -142,8 +144,26 @@ class Settings:
     TRUSTED_PROXIES: tuple[str, ...] = ()
     #: Send the browser's User-Agent to PocketBase (its new-device alerts and logs).
     FORWARD_USER_AGENT: bool = True
-    #: Per-request timeout to PocketBase, in seconds.
-    TIMEOUT: float = 10.0
+    #: Per-request timeout to PocketBase, in seconds (reading, writing, waiting for a
+    #: pooled connection). Well above PocketBase's normal answers, well below a
+    #: proxy's or gunicorn's 30 s; override per call with ``timeout=``.
+    TIMEOUT: float = 5.0
+    #: Seconds to wait for a new connection to PocketBase (capped at ``TIMEOUT``);
+    #: 2 s leaves room for one lost SYN, which Linux resends after 1 s.
+    CONNECT_TIMEOUT: float = 2.0
+    #: Consecutive failed calls (no answer, or a proxy's 502/503/504) after which the
+    #: circuit breaker opens and calls fail fast; ``0`` turns the breaker off.
+    BREAKER_FAILURES: int = 5
+    #: Seconds an open breaker waits before letting one probe call through.
+    BREAKER_COOLDOWN: float = 0.5
+    #: Seconds without any answer from PocketBase after which a waiting call counts
+    #: as a failure, so a hang opens the breaker (and frees the waiting threads) in
+    #: about this time instead of ``TIMEOUT``; ``0`` waits for the timeouts.
+    BREAKER_STALL: float = 1.0
+    #: Answer a view's unhandled ``PocketBaseUnavailable`` (or a 5xx
+    #: ``ClientResponseError``) with a 503 page and ``Retry-After``; turn off to
+    #: handle them yourself.
+    HANDLE_UNAVAILABLE: bool = True
     #: The auth collection of the sign-in views.
     AUTH_COLLECTION: str = "users"
     #: Most tokens remembered by the validation cache (bounds memory).
@@ -224,7 +244,7 @@ class Settings:
                 fail("PUBLIC_URL", f"must be an http(s) URL or None, got {self.PUBLIC_URL!r}.")
         if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):
             fail("COOKIE_NAME", f"is not a valid cookie name: {self.COOKIE_NAME!r}.")
-        for key in ("COOKIE_SECURE", "COOKIE_HTTPONLY", "FORWARD_USER_AGENT"):
+        for key in ("COOKIE_SECURE", "COOKIE_HTTPONLY", "FORWARD_USER_AGENT", "HANDLE_UNAVAILABLE"):
             if not isinstance(getattr(self, key), bool):
                 fail(key, "must be True or False.")
         if self.COOKIE_SAMESITE not in get_args(SameSite):
@@ -259,13 +279,33 @@ class Settings:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
                 fail(key, f"must be a number of seconds > 0 (at most 60), got {value!r}.")
+        for key in ("TIMEOUT", "CONNECT_TIMEOUT", "BREAKER_COOLDOWN"):
+            value = getattr(self, key)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not value > 0
+                or math.isinf(value)
+            ):
+                fail(key, f"must be a number of seconds > 0, got {value!r}.")
+        stall = self.BREAKER_STALL
         if (
-            isinstance(self.TIMEOUT, bool)
-            or not isinstance(self.TIMEOUT, int | float)
-            or not self.TIMEOUT > 0
-            or math.isinf(self.TIMEOUT)
+            isinstance(stall, bool)
+            or not isinstance(stall, int | float)
+            or not stall >= 0
+            or math.isinf(stall)
         ):
-            fail("TIMEOUT", f"must be a number of seconds > 0, got {self.TIMEOUT!r}.")
+            fail(
+                "BREAKER_STALL",
+                f"must be a number of seconds >= 0 (0 turns it off), got {stall!r}.",
+            )
+        failures = self.BREAKER_FAILURES
+        if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+            fail(
+                "BREAKER_FAILURES",
+                f"must be a whole number of failures >= 0 (0 turns the breaker off), "
+                f"got {failures!r}.",
+            )
         if self.ON_BACKEND_ERROR not in get_args(BackendErrorPolicy):
             fail(
                 "ON_BACKEND_ERROR",
@@ -310,6 +350,16 @@ class Settings:
                 "SUPERUSER_PASSWORD" if self.SUPERUSER_EMAIL else "SUPERUSER_EMAIL",
                 "must be set together with its pair (email and password).",
             )
+
+    @property
+    def http_timeout(self) -> httpx.Timeout:
+        """``TIMEOUT`` and ``CONNECT_TIMEOUT`` as the ``httpx.Timeout`` of a client."""
+        return httpx.Timeout(self.TIMEOUT, connect=min(self.CONNECT_TIMEOUT, self.TIMEOUT))
+
+    @property
+    def retry_after(self) -> int:
+        """The ``Retry-After`` seconds of the 503 page: the breaker's cool-down, at least 1."""
+        return max(1, math.ceil(self.BREAKER_COOLDOWN))
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with *changes*, validated."""

@@ -4,11 +4,15 @@
 
     Exception
     └── ClientResponseError       every failed request, like the JS SDK's
-        │                         ``status == 0``: no answer (refused, timeout, DNS)
         │                         ``status >= 400``: PocketBase said no
-        └── PocketBaseUnavailable a session could not confirm its token because
-                                  PocketBase is down (``ON_BACKEND_ERROR = "raise"``);
-                                  the adapters answer 503
+        └── PocketBaseUnavailable ``status == 0``: PocketBase did not answer --
+                                  refused, timed out, dropped (``is_abort`` for a
+                                  timeout), or not even tried because its circuit
+                                  breaker is open (``circuit_open``); also what a
+                                  session raises with ``ON_BACKEND_ERROR = "raise"``
+
+The adapters answer an unhandled ``PocketBaseUnavailable``, and any
+``ClientResponseError`` with a 5xx status, with a 503 page (``HANDLE_UNAVAILABLE``).
 
     RuntimeError
     └── BlockingCallError         a sync session read inside a running event loop,
@@ -151,22 +155,70 @@ class ClientResponseError(Exception):
         # Keyword-only __init__: teach pickle (multiprocessing, caches) to rebuild it.
         return (
             _rebuild,
-            (self.url, self.status, self.response, self.is_abort),
+            (type(self), self.url, self.status, self.response, self.is_abort),
         )
 
 
 def _rebuild(
-    url: str, status: int, response: dict[str, Any], is_abort: bool
+    cls: type[ClientResponseError],
+    url: str,
+    status: int,
+    response: dict[str, Any],
+    is_abort: bool,
 ) -> ClientResponseError:
-    return ClientResponseError(url=url, status=status, response=response, is_abort=is_abort)
+    return cls(url=url, status=status, response=response, is_abort=is_abort)
 
 
 class PocketBaseUnavailable(ClientResponseError):
-    """PocketBase could not confirm the session's token (down, timing out, 5xx).
+    """PocketBase is down, hung or unreachable: no answer came (``status == 0``).
 
-    Raised by the session only with ``ON_BACKEND_ERROR = "raise"``; the Django
-    and Flask adapters turn it into a 503 page. The auth cookie is kept.
+    Raised by every client call that got no answer (connection refused or
+    dropped, a timeout with ``is_abort``), at once when the URL's circuit
+    breaker is open (``circuit_open``), and by the session with
+    ``ON_BACKEND_ERROR = "raise"`` when PocketBase could not confirm the token
+    (it then carries the ``auth-refresh`` status, which may be a 5xx). The Django
+    and Flask adapters turn an unhandled one into a 503 page; the auth cookie is
+    kept.
+
+    :param circuit_open: true when the call was never sent because the circuit
+        breaker of that PocketBase is open.
+
+    Example::
+
+        try:
+            messages = pb.collection("messages").get_list()
+        except PocketBaseUnavailable:
+            messages = None  # the template shows "messages are unavailable"
     """
+
+    #: True when the call was refused by the open circuit breaker, never sent.
+    circuit_open: bool
+
+    def __init__(
+        self,
+        *,
+        url: str = "",
+        status: int = 0,
+        response: dict[str, Any] | None = None,
+        is_abort: bool = False,
+        original_error: BaseException | None = None,
+        circuit_open: bool = False,
+    ) -> None:
+        self.circuit_open = circuit_open
+        super().__init__(
+            url=url,
+            status=status,
+            response=response,
+            is_abort=is_abort,
+            original_error=original_error,
+        )
+
+    @property
+    def message(self) -> str:
+        """PocketBase's message, or a description of the failure."""
+        if self.circuit_open:
+            return "PocketBase is failing; calls fail fast until it answers again (circuit open)."
+        return super().message
 
     @classmethod
     def from_error(cls, exc: ClientResponseError) -> PocketBaseUnavailable:
@@ -177,6 +229,7 @@ class PocketBaseUnavailable(ClientResponseError):
             response=exc.response,
             is_abort=exc.is_abort,
             original_error=exc.original_error or exc,
+            circuit_open=getattr(exc, "circuit_open", False),
         )
 
 

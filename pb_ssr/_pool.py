@@ -19,7 +19,10 @@ import weakref
 from collections.abc import AsyncGenerator
 
 import certifi
+import httpcore
 import httpx
+
+from ._breaker import WatchedBackend
 
 __all__ = [
     "aclose_default_pool",
@@ -83,11 +86,22 @@ def _sync_entry() -> tuple[httpx.Client, httpx.HTTPTransport]:
             transport = httpx.HTTPTransport(
                 verify=_ssl_context(), limits=default_limits(), trust_env=False
             )
+            _watch_reads(transport)
             client = httpx.Client(transport=transport, trust_env=False)
             _sync, _sync_pid = (client, transport), os.getpid()
             # Close keep-alive sockets cleanly at exit instead of leaving them to the GC.
             atexit.register(client.close)
         return _sync
+
+
+def _watch_reads(transport: httpx.HTTPTransport) -> None:
+    # The breaker's read watch (a hung PocketBase frees worker threads after
+    # BREAKER_STALL, not TIMEOUT) needs httpcore's backend seam, which httpx
+    # does not expose: without those attributes the pool works as before.
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = WatchedBackend(backend)  # type: ignore[union-attr]
 
 
 def sync_pool() -> httpx.Client:

@@ -155,6 +155,7 @@ class ServiceClient:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> ServiceClient:
         """Build the service client from pb-ssr settings (credentials or ``SERVICE_TOKEN``)."""
         kwargs.setdefault("confirm_every", settings.VALIDATE_TTL)
+        kwargs.setdefault("timeout", settings.TIMEOUT)
         return cls(
             settings.URL,
             email=settings.SUPERUSER_EMAIL,

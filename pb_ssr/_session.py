@@ -26,6 +26,7 @@ import httpx
 from cachetools import LRUCache
 
 from ._auth_store import AuthStore
+from ._breaker import breaker_for
 from ._client import AsyncPocketBase, PocketBase
 from ._config import Settings
 from ._cookie import CookieCodec, CookieUpdate
@@ -135,7 +136,14 @@ class SessionManager:
         )
         self.http_client = http_client
         self.async_http_client = async_http_client
-        self._timeout = httpx.Timeout(settings.TIMEOUT, connect=min(3.0, settings.TIMEOUT))
+        self._timeout = settings.http_timeout
+        # One breaker per PocketBase per process: every client, this manager's
+        # validation and the service client see the same "PocketBase is down".
+        breaker_for(settings.URL).configure(
+            failure_threshold=settings.BREAKER_FAILURES,
+            cooldown=settings.BREAKER_COOLDOWN,
+            stall_after=settings.BREAKER_STALL,
+        )
         # Cookies that passed the signature and the strict token read, by SHA-256 of
         # the cookie: the same browser sends the same cookie page after page, and
         # checking it again costs more than the rest of the session together.

@@ -90,7 +90,7 @@ def classify_error(exc: ClientResponseError) -> OutcomeStatus:
     status = exc.status
     if status in (401, 403, 404):
         return "rejected"
-    if status >= 500 or isinstance(exc, PocketBaseUnavailable):
+    if status >= 500 or (isinstance(exc, PocketBaseUnavailable) and exc.circuit_open):
         return "outage"
     if status == 0 and isinstance(
         exc.original_error,

@@ -27,9 +27,6 @@ from ._store import LayeredStore, Mark, MemoryStore, Outcome, SessionStore, Stor
 
 __all__ = ["Outcome", "Validator", "token_key"]
 
-#: How long an outage is reused, so a down backend costs one call per few seconds
-#: instead of one per page.
-BACKEND_ERROR_TTL = 5.0
 
 #: The longest anything about one token is remembered (PocketBase auth tokens
 #: last 5 days by default; a longer-lived one is re-checked after this).
@@ -113,10 +110,11 @@ class Validator:
             return self.ttl - (self._timer() - outcome.at)
         if outcome.status == "rejected":
             return min(lifetime if lifetime is not None else self.ttl, MAX_TOKEN_MEMORY)
-        if outcome.status == "unconfirmed":
-            # A 429 is about one client address, not the token: never reused for others.
-            return 0.0
-        return BACKEND_ERROR_TTL - (self._timer() - outcome.at)
+        # Neither is remembered. A 429 is about one client address, not the token. An
+        # outage is the circuit breaker's to remember: it fails every call at once while
+        # PocketBase is down and lets the first one through as soon as it is back, so a
+        # session is confirmed again at once instead of seconds later.
+        return 0.0
 
     def _writes(
         self, key: bytes, outcome: Outcome, lifetime: float | None

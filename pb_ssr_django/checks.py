@@ -15,7 +15,13 @@ pb_ssr.W005     ``--deploy`` ``COOKIE_HTTPONLY`` is off: page scripts can read t
 pb_ssr.W006     ``--deploy`` the unsigned ``js-sdk`` cookie with ``ON_BACKEND_ERROR = "keep"``
 pb_ssr.W007     always       the pb-ssr sign-in URLs are mounted without ``CsrfViewMiddleware``
 pb_ssr.W008     ``--deploy`` the shared ``STORE`` (Redis, a Django cache) does not answer
+pb_ssr.W009     ``--deploy`` this process's circuit breaker for PocketBase is open: calls
+                             fail fast with ``PocketBaseUnavailable`` (see W003's cause)
 ==============  ===========  ===============================================================
+
+``pb_ssr.W009`` reports the state of the process running the checks: call
+``django.core.checks.run_checks(tags=["pb_ssr"], include_deployment_checks=True)``
+from a health view to see a serving worker's breaker.
 
 ``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
 and its autoreloader never wait for it, ``manage.py check --deploy`` runs it. All
@@ -32,7 +38,7 @@ from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-u
 from django.urls import NoReverseMatch, reverse  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from pb_ssr import ClientResponseError, PocketBase, Settings, settings_advice
+from pb_ssr import ClientResponseError, PocketBase, Settings, breaker_for, settings_advice
 
 from .conf import get_config
 
@@ -42,6 +48,7 @@ __all__ = [
     "W002",
     "check_advice",
     "check_advice_deploy",
+    "check_circuit_breaker",
     "check_cookie_samesite",
     "check_cookie_secure",
     "check_csrf_for_auth_urls",
@@ -254,6 +261,26 @@ def check_store_reachable(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     ]
 
 
+def check_circuit_breaker(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W009`` (deploy): this process's circuit breaker for PocketBase is closed."""
+    pb_settings = _settings_or_none()
+    if pb_settings is None:
+        return []
+    breaker = breaker_for(pb_settings.URL)
+    if breaker.state == "closed":
+        return []
+    return [
+        Warning(
+            f"The circuit breaker for PocketBase at {pb_settings.URL} is {breaker.state} after "
+            f"{breaker.failures} failed call(s) in a row: PocketBase calls fail fast with "
+            "PocketBaseUnavailable and views answer 503.",
+            hint="Check that PocketBase runs and answers quickly; the breaker closes by "
+            "itself on the first answer.",
+            id="pb_ssr.W009",
+        )
+    ]
+
+
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
@@ -265,3 +292,4 @@ def register_checks() -> None:
     register(check_advice_deploy, TAG, Tags.security, deploy=True)
     register(check_csrf_for_auth_urls, TAG, Tags.security)
     register(check_store_reachable, TAG, deploy=True)
+    register(check_circuit_breaker, TAG, deploy=True)

@@ -24,9 +24,11 @@ until a view touches one of them):
 
 After the view the middleware writes the auth cookie back (a renewed token, a
 sign-in, a sign-out, or a bad cookie deleted) and marks responses that depended
-on the user ``Vary: Cookie`` and ``Cache-Control: private``. With
-``ON_BACKEND_ERROR = "raise"``, a PocketBase outage while confirming the cookie
-becomes the ``pb_ssr/unavailable.html`` page with status 503.
+on the user ``Vary: Cookie`` and ``Cache-Control: private``. A PocketBase outage
+that a view does not handle (:class:`~pb_ssr.PocketBaseUnavailable`, a 5xx, or the
+session's error with ``ON_BACKEND_ERROR = "raise"``) becomes the
+``pb_ssr/unavailable.html`` page (JSON for clients that prefer it) with status 503
+and ``Retry-After``, unless ``HANDLE_UNAVAILABLE`` is off.
 """
 
 from __future__ import annotations
@@ -37,17 +39,20 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpResponse  # type: ignore[import-untyped]
+from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
 from django.template import loader  # type: ignore[import-untyped]
 from django.utils.cache import patch_cache_control, patch_vary_headers  # type: ignore[import-untyped]
 from django.utils.functional import SimpleLazyObject  # type: ignore[import-untyped]
 
 from pb_ssr import (
+    UNAVAILABLE_JSON,
     AsyncPocketBase,
-    PocketBaseUnavailable,
+    ClientResponseError,
+    OutageLog,
     Record,
     RequestSession,
     SessionResult,
+    is_outage,
     resolve_client_ip,
 )
 
@@ -56,6 +61,8 @@ from .conf import get_config
 __all__ = ["AnonymousUser", "AuthenticatedUser", "PocketBaseMiddleware", "get_session"]
 
 logger = logging.getLogger("pb_ssr.django")
+#: One log line per minute about 503s, not one per request.
+outages = OutageLog(logger)
 
 
 class AuthenticatedUser(Record):
@@ -148,8 +155,7 @@ class PocketBaseMiddleware:
     sync_capable = True
     async_capable = True
 
-    #: Template of the 503 page rendered when PocketBase is down and
-    #: ``ON_BACKEND_ERROR = "raise"``.
+    #: Template of the 503 page rendered when a view meets a PocketBase outage.
     unavailable_template = "pb_ssr/unavailable.html"
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
@@ -203,12 +209,28 @@ class PocketBaseMiddleware:
         return response
 
     def process_exception(self, request: Any, exception: Exception) -> Any:
-        """Answer :class:`~pb_ssr.PocketBaseUnavailable` with the 503 page."""
-        if not isinstance(exception, PocketBaseUnavailable):
+        """Answer a PocketBase outage with the 503 page; leave every other error alone.
+
+        An outage is :class:`~pb_ssr.PocketBaseUnavailable` or a 5xx
+        :class:`~pb_ssr.ClientResponseError`; a 404 or 403 stays the view's to handle.
+        """
+        if not isinstance(exception, ClientResponseError) or not is_outage(exception):
             return None
-        logger.warning("PocketBase is unavailable; answering 503 for %s.", request.path)
-        # No request context: a context processor asking for the user would raise again.
-        return HttpResponse(loader.render_to_string(self.unavailable_template), status=503)
+        if not get_config().settings.HANDLE_UNAVAILABLE:
+            return None
+        return self.unavailable_response(request, exception)
+
+    def unavailable_response(self, request: Any, exception: ClientResponseError) -> Any:
+        """Build the 503: JSON for clients that prefer it, else :attr:`unavailable_template`."""
+        outages.record(exception, request.path)
+        if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
+            response = JsonResponse(UNAVAILABLE_JSON, status=503)
+        else:
+            # No request context: a context processor asking for the user would raise again.
+            response = HttpResponse(loader.render_to_string(self.unavailable_template), status=503)
+        response["Retry-After"] = str(get_config().settings.retry_after)
+        patch_cache_control(response, no_store=True)
+        return response
 
 
 def apply_result(response: Any, result: SessionResult) -> None:

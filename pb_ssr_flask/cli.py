@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pb_ssr import ClientResponseError, PocketBase, settings_advice
+from pb_ssr import CircuitBreaker, ClientResponseError, PocketBase, settings_advice
 
 __all__ = ["pb_cli"]
 
@@ -37,13 +37,16 @@ def check_command() -> None:
     for advice in settings_advice(settings, source="POCKETBASE_"):
         warn(f"{advice.message} {advice.hint}")
     click.echo(f"PocketBase at {settings.URL}")
-    pb = PocketBase(settings.URL, timeout=settings.TIMEOUT)
+    pb = PocketBase(settings.URL, timeout=settings.http_timeout)
+    breaker = pb.breaker
     try:
         pb.health.check()
     except ClientResponseError as exc:
         click.echo(f"  FAIL  not reachable: {exc.message}")
+        click.echo(f"  FAIL  {_breaker_text(breaker)}")
         raise SystemExit(1) from None
     ok("reachable (/api/health)")
+    ok(_breaker_text(breaker))
     store = settings.STORE if isinstance(settings.STORE, str) else type(settings.STORE).__name__
     if store != "memory":
         problem = state.manager.ping_store()
@@ -84,6 +87,13 @@ def check_command() -> None:
     state_text = "enabled" if batch.get("enabled") else "disabled (pb.create_batch() gets 403)"
     ok(f"batch API {state_text}")
     raise SystemExit(1 if problems else 0)
+
+
+def _breaker_text(breaker: CircuitBreaker) -> str:
+    return (
+        f"circuit breaker {breaker.state} ({breaker.failures} failure(s) in a row; "
+        f"opens after {breaker.failure_threshold}, probes after {breaker.cooldown:g} s)"
+    )
 
 
 @pb_cli.group("users")

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
-from flask import Flask, Response, g, render_template
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    render_template_string,
+    request,
+)
+from jinja2 import TemplateNotFound
 
-from pb_ssr import PocketBase, PocketBaseUnavailable, ServiceClient, SessionManager, Settings
+from pb_ssr import (
+    UNAVAILABLE_JSON,
+    ClientResponseError,
+    OutageLog,
+    PocketBase,
+    PocketBaseUnavailable,
+    ServiceClient,
+    SessionManager,
+    Settings,
+    is_outage,
+)
 
 from .globals import current_user, get_pb, get_session
 
 __all__ = ["PocketBaseSSR", "PocketBaseState"]
+
+logger = logging.getLogger("pb_ssr.flask")
+#: One log line per minute about 503s, not one per request.
+outages = OutageLog(logger)
 
 #: Flask-only settings (``POCKETBASE_<KEY>``) that the core does not know.
 ADAPTER_DEFAULTS: dict[str, Any] = {
@@ -92,6 +118,10 @@ class PocketBaseSSR:
         app.before_request(_before_request)
         app.after_request(_after_request)
         app.register_error_handler(PocketBaseUnavailable, _unavailable)
+        # A 5xx from PocketBase is an outage too; an app's own handler for
+        # ClientResponseError (its 404s, say) is kept, and still gets no outages.
+        if ClientResponseError not in app.error_handler_spec[None][None]:
+            app.register_error_handler(ClientResponseError, _unavailable)
         app.context_processor(_template_context)
         app.add_template_global(pb_file_url)
         app.add_template_filter(pb_file_url)
@@ -141,8 +171,31 @@ def _after_request(response: Response) -> Response:
     return response
 
 
-def _unavailable(error: PocketBaseUnavailable) -> tuple[str, int]:
-    return render_template("pb_ssr/unavailable.html"), 503
+def _unavailable(error: ClientResponseError) -> Response:
+    """The 503 for a view's PocketBase outage: JSON for clients preferring it, else the page."""
+    settings: Settings = current_app.extensions["pocketbase"].settings
+    if not is_outage(error) or not settings.HANDLE_UNAVAILABLE:
+        # Not ours (a 404, or the app handles outages itself): as if unhandled.
+        raise error
+    outages.record(error, request.path)
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        response = jsonify(UNAVAILABLE_JSON)
+    else:
+        response = Response(_unavailable_page(), mimetype="text/html")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(settings.retry_after)
+    response.cache_control.no_store = True
+    return response
+
+
+def _unavailable_page() -> str:
+    # The app's own pb_ssr/unavailable.html wins; without it (and without the auth
+    # blueprint, whose folder holds ours) the packaged page is used.
+    try:
+        return render_template("pb_ssr/unavailable.html")
+    except TemplateNotFound:
+        page = resources.files(__package__) / "templates" / "pb_ssr" / "unavailable.html"
+        return render_template_string(page.read_text(encoding="utf-8"))
 
 
 def _template_context() -> dict[str, Any]:

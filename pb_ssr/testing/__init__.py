@@ -29,6 +29,17 @@ Tests then ask for what they need::
         server.update_settings({"rateLimits": {"enabled": True}})
         ...
 
+Fault tests freeze the server (``server.pause()`` / ``resume()``, or ``with
+server.paused():``) or put a :class:`FaultProxy` between the app and it (latency,
+a black hole, answers cut short, refused connections)::
+
+    def test_outage_page(pocketbase_server_factory):
+        server = pocketbase_server_factory()
+        with FaultProxy(server.url) as proxy:
+            app = make_app(proxy.url)
+            proxy.blackhole = True
+            ...
+
 Outside pytest, run a server directly::
 
     from pb_ssr.testing import PocketBaseServer
@@ -39,9 +50,10 @@ Outside pytest, run a server directly::
 
 from __future__ import annotations
 
+from ._proxy import FaultProxy as FaultProxy
 from ._server import PocketBaseServer as PocketBaseServer
 from ._server import ServerAPIError as ServerAPIError
 from ._server import TestUser as TestUser
 from ._server import find_binary as find_binary
 
-__all__ = ["PocketBaseServer", "ServerAPIError", "TestUser", "find_binary"]
+__all__ = ["FaultProxy", "PocketBaseServer", "ServerAPIError", "TestUser", "find_binary"]

@@ -19,13 +19,15 @@ import ipaddress
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sysconfig
 import tempfile
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -172,9 +174,10 @@ class PocketBaseServer:
         self._http: httpx.Client | None = None
         self._token: str | None = None
         self._token_renew_at = 0.0
+        self._paused = False
 
     def __repr__(self) -> str:
-        state = "running" if self.is_running else "stopped"
+        state = "stopped" if not self.is_running else "paused" if self._paused else "running"
         where = self.url if self._port is not None else "no port yet"
         return f"<PocketBaseServer {where} {state}>"
 
@@ -298,6 +301,8 @@ class PocketBaseServer:
         if self._http is not None:
             self._http.close()
             self._http = None
+        if self._paused:
+            self.resume()  # a stopped process would not act on SIGTERM until thawed
         process, self._process = self._process, None
         if self._finalizer is not None:
             self._finalizer.detach()
@@ -313,6 +318,46 @@ class PocketBaseServer:
         """
         self.stop()
         self.start()
+
+    @property
+    def is_paused(self) -> bool:
+        """Whether :meth:`pause` froze the process (and :meth:`resume` has not thawed it)."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Freeze the process with ``SIGSTOP``: a hung PocketBase.
+
+        The kernel still accepts connections on its port and the requests sit
+        there unanswered, as with a stuck disk, a long SQLite lock or a paused VM.
+        :meth:`resume` (or :meth:`stop`) thaws it. POSIX only.
+
+        :raises RuntimeError: if the server is not running.
+        """
+        process = self._process
+        if process is None or process.poll() is not None:
+            raise RuntimeError("The PocketBase server is not running; start() it first.")
+        os.kill(process.pid, signal.SIGSTOP)
+        self._paused = True
+
+    def resume(self) -> None:
+        """Thaw a :meth:`pause`-d process (``SIGCONT``); it answers what was waiting."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)
+        self._paused = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Keep the server frozen inside a ``with`` block::
+
+        with server.paused():
+            ...  # every call to PocketBase hangs here
+        """
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
 
     def close(self) -> None:
         """Stop the server and delete its root directory if it was a temporary one.
@@ -724,6 +769,7 @@ def _terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
     if process.poll() is not None:
         return
     process.terminate()
+    os.kill(process.pid, signal.SIGCONT)  # a paused process acts on SIGTERM only once thawed
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:

@@ -24,6 +24,9 @@ Fixtures:
     Creates logged-in users on the shared server; deleted after the test.
 ``pb_superuser``, ``pb_client``, ``pb_async_client``
     pb-ssr clients for the shared server: superuser, anonymous, anonymous async.
+``pb_reset_breakers`` (autouse)
+    Closes every circuit breaker before each test, so a test that stops
+    PocketBase does not leave the next one failing fast.
 
 This module imports neither Django nor Flask, and imports the pb-ssr client only
 inside the fixtures that need it.
@@ -57,6 +60,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help=f"{help_text}; overrides the ini key",
     )
+
+
+@pytest.fixture(autouse=True)
+def pb_reset_breakers() -> None:
+    """Start every test with closed circuit breakers (:func:`pb_ssr.reset_breakers`)."""
+    from pb_ssr import reset_breakers
+
+    reset_breakers()
 
 
 @pytest.fixture(scope="session")

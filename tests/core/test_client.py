@@ -10,7 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from pb_ssr import AuthStore, ClientResponseError, PocketBase, Record, RecordAuthResponse
+from pb_ssr import (
+    DEFAULT_TIMEOUT,
+    AuthStore,
+    ClientResponseError,
+    PocketBase,
+    Record,
+    RecordAuthResponse,
+)
 from pb_ssr._pool import sync_pool
 from pb_ssr.testing import PocketBaseServer, TestUser
 
@@ -219,7 +226,7 @@ def test_own_http_client_keeps_its_own_defaults(pocketbase_url: str) -> None:
         assert pb.health.check()["code"] == 200
     assert seen[0].headers["User-Agent"] == "my-app"
     # pb-ssr's own default timeout still applies per request.
-    assert seen[0].extensions["timeout"]["read"] == 10
+    assert seen[0].extensions["timeout"]["read"] == DEFAULT_TIMEOUT.read
 
 
 def test_send_and_health(pb_superuser: PocketBase) -> None:

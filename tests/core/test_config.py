@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import Any
 
+import httpx
 import pytest
 
 from pb_ssr import ConfigurationError, Settings
@@ -51,7 +52,14 @@ def test_defaults() -> None:
     assert s.ON_BACKEND_ERROR == "keep"
     assert s.CLIENT_IP_HEADER == "X-Forwarded-For"
     assert s.TRUSTED_PROXIES == ()
-    assert s.TIMEOUT == 10.0
+    assert s.TIMEOUT == 5.0
+    assert s.CONNECT_TIMEOUT == 2.0
+    assert s.http_timeout == httpx.Timeout(5.0, connect=2.0)
+    assert s.BREAKER_FAILURES == 5
+    assert s.BREAKER_COOLDOWN == 0.5
+    assert s.BREAKER_STALL == 1.0
+    assert s.retry_after == 1
+    assert s.HANDLE_UNAVAILABLE is True
     assert s.AUTH_COLLECTION == "users"
     assert s.VALIDATE_CACHE_SIZE == 10_000
     assert s.SUPERUSER_EMAIL is None
@@ -89,6 +97,11 @@ def test_good_values_are_accepted() -> None:
         CLIENT_IP_HEADER=None,
         TRUSTED_PROXIES=["10.0.0.0/8", "127.0.0.1", "::1", "fd00::/8"],
         TIMEOUT=0.5,
+        CONNECT_TIMEOUT=1,
+        BREAKER_FAILURES=0,
+        BREAKER_COOLDOWN=30,
+        BREAKER_STALL=0,
+        HANDLE_UNAVAILABLE=False,
         AUTH_COLLECTION="members",
         VALIDATE_CACHE_SIZE=1,
     )
@@ -128,6 +141,20 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("COOKIE_HTTPONLY", False),
     ("FORWARD_USER_AGENT", "yes"),
     ("FORWARD_USER_AGENT", None),
+    ("HANDLE_UNAVAILABLE", "no"),
+    ("HANDLE_UNAVAILABLE", None),
+    ("CONNECT_TIMEOUT", 0),
+    ("CONNECT_TIMEOUT", float("inf")),
+    ("CONNECT_TIMEOUT", True),
+    ("BREAKER_COOLDOWN", 0),
+    ("BREAKER_COOLDOWN", -1),
+    ("BREAKER_COOLDOWN", float("nan")),
+    ("BREAKER_STALL", -0.5),
+    ("BREAKER_STALL", float("inf")),
+    ("BREAKER_STALL", "1"),
+    ("BREAKER_FAILURES", -1),
+    ("BREAKER_FAILURES", 2.5),
+    ("BREAKER_FAILURES", True),
     ("COOKIE_SAMESITE", "lax"),
     ("COOKIE_SAMESITE", "none"),
     ("COOKIE_SAMESITE", ""),

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pb_ssr import ClientResponseError, MemoryStore, PocketBaseUnavailable
-from pb_ssr._validation import BACKEND_ERROR_TTL, Outcome, Validator, token_key
+from pb_ssr._validation import Outcome, Validator, token_key
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InUxIiwidHlwZSI6ImF1dGgifQ.c2VjcmV0LXNpZ25hdHVyZQ"
 KEY = token_key(TOKEN)
@@ -212,39 +212,19 @@ def test_rejected_outcomes_are_kept_for_the_ttl() -> None:
     assert upstream.calls == 1
 
 
-def test_error_outcomes_are_reused_for_five_seconds_only() -> None:
-    assert BACKEND_ERROR_TTL == 5.0
+def test_outages_are_not_remembered() -> None:
+    # The circuit breaker remembers an outage (one notion of "PocketBase is down"): the
+    # validator asks again on the next request, which the open breaker fails at once,
+    # and which gets the real answer as soon as PocketBase is back.
     clock = FakeClock()
     v = Validator(ttl=60, maxsize=100, timer=clock)
     upstream = Upstream(error_outcome(0))
     assert v.run(KEY, upstream, timeout=WAIT).status == "outage"
-    clock.advance(BACKEND_ERROR_TTL - 0.1)
-    assert v.run(KEY, upstream, timeout=WAIT).status == "outage"
-    assert upstream.calls == 1
-    clock.advance(0.2)
     assert v.cached(KEY) is None
-    # PocketBase is back: the next request asks again and gets the real answer.
+    upstream.outcome = error_outcome(503)
+    assert v.run(KEY, upstream, timeout=WAIT).status == "outage"
     upstream.outcome = Outcome(status="valid")
     assert v.run(KEY, upstream, timeout=WAIT).status == "valid"
-    assert upstream.calls == 2
-
-
-def test_error_ttl_applies_with_a_short_validate_ttl() -> None:
-    clock = FakeClock()
-    v = Validator(ttl=1, maxsize=100, timer=clock)
-    upstream = Upstream(error_outcome(503))
-    v.run(KEY, upstream, timeout=WAIT)
-    clock.advance(3)
-    v.run(KEY, upstream, timeout=WAIT)
-    assert upstream.calls == 1
-    upstream.outcome = Outcome(status="valid")
-    clock.advance(3)
-    v.run(KEY, upstream, timeout=WAIT)
-    clock.advance(0.5)
-    v.run(KEY, upstream, timeout=WAIT)
-    assert upstream.calls == 2
-    clock.advance(0.6)
-    v.run(KEY, upstream, timeout=WAIT)
     assert upstream.calls == 3
 
 
@@ -290,7 +270,10 @@ def test_no_answer_is_an_outage_only_when_nothing_came_back(
 
 
 def test_an_open_breaker_is_an_outage() -> None:
-    assert Outcome.from_error(PocketBaseUnavailable(status=0)).status == "outage"
+    assert Outcome.from_error(PocketBaseUnavailable(circuit_open=True)).status == "outage"
+    # "Unavailable" wrapping a failure that happened here is still not an outage.
+    local = PocketBaseUnavailable(original_error=httpx.LocalProtocolError("Illegal header"))
+    assert Outcome.from_error(local).status == "unconfirmed"
 
 
 def test_rejections_last_until_the_token_expires() -> None:
@@ -351,11 +334,11 @@ def test_ttl_zero_caches_nothing() -> None:
     assert len(v) == 0
     v.store_outcome(KEY, Outcome(status="valid", at=clock.now))
     assert v.cached(KEY) is None
-    # A down PocketBase still costs one call per BACKEND_ERROR_TTL, even with ttl=0.
+    # Nor an outage (the circuit breaker keeps that).
     upstream.outcome = error_outcome(0)
     v.run(KEY, upstream, timeout=WAIT)
     v.run(KEY, upstream, timeout=WAIT)
-    assert upstream.calls == 4
+    assert upstream.calls == 5
 
 
 def test_ttl_zero_still_single_flights() -> None:
