@@ -244,8 +244,8 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
             ),
             Check(
                 "7 flask",
-                "health view: async def / def",
-                f"{f['ratio_async_over_sync']:.2f}",
+                "health view, pb-ssr's share: async def / def",
+                f"{f['ratio_async_over_sync']:.2f} (raw {f['ratio_async_over_sync_raw']:.2f})",
                 f"<= {f['targets']['async']}",
                 f["ratio_async_over_sync"] <= f["targets"]["async"],
                 f["command"],

@@ -6,6 +6,7 @@ out are generated (``pb_ssr/_sync`` from ``pb_ssr/_async``).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from types import TracebackType
 from typing import Any, Self
@@ -16,7 +17,7 @@ from ._async._services import AsyncBatch, AsyncFileService, AsyncHealthService, 
 from ._auth_store import AuthStore
 from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec, is_local_error
 from ._breaker import calls
-from ._pool import async_transport, sync_transport
+from ._pool import async_transport, bridge_executor, sync_transport
 from ._realtime import AsyncRealtimeService, RealtimeService
 from ._sync._services import Batch, FileService, HealthService, RecordService
 from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, TimeoutArg
@@ -180,6 +181,10 @@ class AsyncPocketBase(BaseClient):
     Borrows the running event loop's shared ``httpx.AsyncClient``.
 
     :param http_client: an ``httpx.AsyncClient`` to use instead of the shared pool.
+    :param sync_pool: send through the process's *sync* pool from a worker thread
+        instead of the running loop's own pool. For event loops that live for one
+        request only (Flask's ``async def`` views, ``asyncio.run`` per job): a per-loop
+        pool would open a new connection every time, the sync pool keeps them alive.
 
     Example::
 
@@ -198,6 +203,7 @@ class AsyncPocketBase(BaseClient):
         headers: HeadersArg | None = None,
         before_send: BeforeSend | None = None,
         after_send: AfterSend | None = None,
+        sync_pool: bool = False,
     ) -> None:
         super().__init__(
             base_url,
@@ -211,6 +217,7 @@ class AsyncPocketBase(BaseClient):
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use PocketBase for sync).")
         self._http = http_client
+        self.sync_pool = sync_pool
         self._realtime: AsyncRealtimeService | None = None
 
     def collection(self, name: str) -> AsyncRecordService:
@@ -272,6 +279,9 @@ class AsyncPocketBase(BaseClient):
         try:
             if http is not None:
                 response = await http.send(request)
+            elif self.sync_pool:
+                loop = asyncio.get_running_loop()
+                response = await loop.run_in_executor(bridge_executor(), _send_pooled, request)
             else:
                 response = await _asend_pooled(request)
         except httpx.HTTPError as exc:
@@ -292,7 +302,7 @@ class AsyncPocketBase(BaseClient):
         return self._raise_for_status(request, response, data)
 
     def _derived_kwargs(self) -> dict[str, Any]:
-        return {**super()._derived_kwargs(), "http_client": self._http}
+        return {**super()._derived_kwargs(), "http_client": self._http, "sync_pool": self.sync_pool}
 
     async def aclose(self) -> None:
         """Stop this client's realtime connection, if any. The shared pool stays open."""

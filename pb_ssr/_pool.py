@@ -17,6 +17,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
 
 import certifi
 import httpcore
@@ -28,6 +29,7 @@ __all__ = [
     "aclose_default_pool",
     "async_pool",
     "async_transport",
+    "bridge_executor",
     "close_default_pool",
     "default_limits",
     "sync_pool",
@@ -174,3 +176,26 @@ async def aclose_default_pool() -> None:
             starter.cancel()
         await client.aclose()
         await closer.aclose()
+
+
+_bridge: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def bridge_executor() -> ThreadPoolExecutor:
+    """The threads that run sync-pool calls for async code (``sync_pool=True`` clients).
+
+    For event loops that live for one request only (Flask runs each ``async def``
+    view on a fresh one): a per-loop async pool would open a new connection per
+    request, while the process's sync pool keeps its connections alive. One executor
+    per process, shared by every loop; a forked worker gets its own.
+    """
+    global _bridge
+    entry = _bridge
+    if entry is not None and entry[0] == os.getpid():
+        return entry[1]
+    with _lock:
+        if _bridge is None or _bridge[0] != os.getpid():
+            executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pb-ssr-sync-pool")
+            _bridge = (os.getpid(), executor)
+            atexit.register(executor.shutdown, wait=False)
+        return _bridge[1]

@@ -100,6 +100,8 @@ class SessionManager:
     :param async_http_client: an ``httpx.AsyncClient`` instead of the shared pool.
     :param store: where verdicts, logouts and confirmations are kept (default: this
         process's memory, bounded by ``VALIDATE_CACHE_SIZE``).
+    :param async_sync_pool: async clients send through the process's sync pool from a
+        worker thread (frameworks that run each async view on a fresh event loop).
 
     Example (what an adapter does)::
 
@@ -122,8 +124,11 @@ class SessionManager:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         store: SessionStore | None = None,
+        async_sync_pool: bool = False,
     ) -> None:
         self.settings = settings
+        #: Async clients send through the sync pool (see ``AsyncPocketBase(sync_pool=)``).
+        self.async_sync_pool = async_sync_pool
         self.codec = self.codec_class(
             settings, secret_key=secret_key, fallbacks=secret_key_fallbacks
         )
@@ -217,6 +222,7 @@ class SessionManager:
             auth_store=store,
             timeout=self._timeout,
             headers=forward_headers(self.settings.CLIENT_IP_HEADER, client_ip, user_agent),
+            sync_pool=self.async_sync_pool,
         )
 
     # -- the pure steps -----------------------------------------------------------------

@@ -113,6 +113,9 @@ class PocketBaseSSR:
             settings,
             secret_key=secret,
             secret_key_fallbacks=list(app.config.get("SECRET_KEY_FALLBACKS") or []),
+            # Flask runs each async view on a fresh event loop: a per-loop pool would
+            # connect anew every request, the process's sync pool keeps connections.
+            async_sync_pool=True,
         )
         app.extensions["pocketbase"] = PocketBaseState(settings, manager, login_view)
         app.before_request(_before_request)

@@ -341,3 +341,23 @@ def test_threaded_server_never_leaks_a_user(
     assert len(results) == 200
     for user_id, body in results:
         assert body == f"{user_id}|note of {user_id}"
+
+
+def test_async_views_reuse_the_process_pool(pocketbase_server: PocketBaseServer) -> None:
+    # Flask runs each async view on a fresh event loop: a per-loop pool connected anew
+    # every request. Async clients now send through the process's sync pool.
+    from pb_ssr.testing import FaultProxy
+    from pb_ssr_flask import apb
+
+    with FaultProxy(pocketbase_server.url) as proxy:
+        app = make_app(proxy.url)
+
+        @app.get("/health-async")
+        async def health_async() -> dict[str, object]:
+            client = await apb()
+            return dict(await client.health.check())
+
+        client = app.test_client()
+        for _ in range(10):
+            assert client.get("/health-async").json["code"] == 200  # type: ignore[index]
+        assert proxy.connections <= 2, f"{proxy.connections} connections for 10 requests"
