@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.core.checks import run_checks
@@ -24,20 +22,9 @@ from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_django import checks
 from pb_ssr_django.test import login
 
+from ..core.test_session_trust import SUPERUSER_RECORD, js_sdk_cookie
 from .conftest import Configure, auth_cookie, csrf_of, post_form, text
 from .test_checks import CSRF, MIDDLEWARE, SESSION, pb_ids
-
-SUPERUSER_RECORD = {
-    "id": "attacker000001",
-    "email": "root@evil.test",
-    "collectionId": "pbc_3142635823",
-    "collectionName": "_superusers",
-}
-
-
-def js_sdk_value(token: str, record: dict[str, Any]) -> str:
-    payload = json.dumps({"token": token, "record": record}, separators=(",", ":"))
-    return quote(payload, safe="!'()*-._~")
 
 
 def whoami(client: Client) -> str:
@@ -52,7 +39,7 @@ def test_a_forged_js_sdk_cookie_is_never_a_superuser(
     client: Client, configure: Configure, user: TestUser, bad: str
 ) -> None:
     configure(COOKIE_FORMAT="js-sdk")
-    forged = js_sdk_value(user.token[:-2] + bad + user.token[-2:], SUPERUSER_RECORD)
+    forged = js_sdk_cookie(user.token[:-2] + bad + user.token[-2:], SUPERUSER_RECORD)
     client.cookies["pb_auth"] = forged
     response = client.get("/whoami/")
     assert text(response) == "anonymous authenticated=False"

@@ -3,10 +3,8 @@ login page, and the security advice in ``flask pb check``."""
 
 from __future__ import annotations
 
-import json
 import socket
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -16,19 +14,8 @@ from pb_ssr import PocketBase
 from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_flask.testing import login
 
+from ..core.test_session_trust import SUPERUSER_RECORD, js_sdk_cookie
 from .conftest import auth_cookie, csrf_of, get_csrf, make_app
-
-SUPERUSER_RECORD = {
-    "id": "attacker000001",
-    "email": "root@evil.test",
-    "collectionId": "pbc_3142635823",
-    "collectionName": "_superusers",
-}
-
-
-def js_sdk_value(token: str, record: dict[str, Any]) -> str:
-    payload = json.dumps({"token": token, "record": record}, separators=(",", ":"))
-    return quote(payload, safe="!'()*-._~")
 
 
 def whoami(client: FlaskClient) -> str:
@@ -56,7 +43,7 @@ def test_a_forged_js_sdk_cookie_is_anonymous(
 ) -> None:
     app = make_app(pocketbase_server.url, POCKETBASE_COOKIE_FORMAT="js-sdk")
     client = app.test_client()
-    forged = js_sdk_value(user.token[:-2] + bad + user.token[-2:], SUPERUSER_RECORD)
+    forged = js_sdk_cookie(user.token[:-2] + bad + user.token[-2:], SUPERUSER_RECORD)
     client.set_cookie("pb_auth", forged)
     response = client.get("/whoami")
     assert response.get_data(as_text=True) == "anonymous authenticated=False"
