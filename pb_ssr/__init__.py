@@ -26,6 +26,8 @@ from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
 from ._forwarding import is_local_path as is_local_path
 from ._forwarding import resolve_client_ip as resolve_client_ip
+from ._hints import insecure_cookie_hint as insecure_cookie_hint
+from ._hints import warn_insecure_cookie as warn_insecure_cookie
 from ._pool import aclose_default_pool as aclose_default_pool
 from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult
@@ -65,6 +67,8 @@ __all__ = [
     "close_default_pool",
     "decode_claims",
     "forward_headers",
+    "insecure_cookie_hint",
     "is_local_path",
     "resolve_client_ip",
+    "warn_insecure_cookie",
 ]

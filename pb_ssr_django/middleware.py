@@ -49,6 +49,7 @@ from pb_ssr import (
     RequestSession,
     SessionResult,
     resolve_client_ip,
+    warn_insecure_cookie,
 )
 
 from .conf import get_config
@@ -196,7 +197,14 @@ class PocketBaseMiddleware:
         session = getattr(request, "pb_session", None)
         if not isinstance(session, RequestSession):
             return response
-        apply_result(response, session.finalize())
+        result = session.finalize()
+        apply_result(response, result)
+        if result.cookie is not None and not result.cookie.is_delete:
+            warn_insecure_cookie(
+                secure=result.cookie.secure,
+                is_https=request.is_secure(),
+                host=browser_host(request),
+            )
         return response
 
     def process_exception(self, request: Any, exception: Exception) -> Any:
@@ -206,6 +214,12 @@ class PocketBaseMiddleware:
         logger.warning("PocketBase is unavailable; answering 503 for %s.", request.path)
         # No request context: a context processor asking for the user would raise again.
         return HttpResponse(loader.render_to_string(self.unavailable_template), status=503)
+
+
+def browser_host(request: Any) -> str:
+    """The host the browser asked for, unvalidated (for hints only, never for URLs)."""
+    meta = request.META
+    return str(meta.get("HTTP_HOST") or meta.get("SERVER_NAME", ""))
 
 
 def apply_result(response: Any, result: SessionResult) -> None:

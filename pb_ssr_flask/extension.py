@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, g, render_template
+from flask import Flask, Response, g, render_template, request
 
-from pb_ssr import PocketBase, PocketBaseUnavailable, ServiceClient, SessionManager, Settings
+from pb_ssr import (
+    PocketBase,
+    PocketBaseUnavailable,
+    ServiceClient,
+    SessionManager,
+    Settings,
+    warn_insecure_cookie,
+)
 
 from .globals import current_user, get_pb, get_session
 
@@ -123,6 +130,10 @@ def _after_request(response: Response) -> Response:
     result = session.finalize()
     if result.cookie is not None:
         response.set_cookie(**result.cookie.set_cookie_kwargs())
+        if not result.cookie.is_delete:
+            warn_insecure_cookie(
+                secure=result.cookie.secure, is_https=request.is_secure, host=request.host
+            )
     if result.user_dependent:
         response.vary.add("Cookie")
         response.cache_control.private = True

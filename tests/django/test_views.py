@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -12,8 +13,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.core import signing
-from django.test import Client
+from django.test import Client, override_settings
 
+import pb_ssr._hints
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_LINK,
@@ -677,3 +679,37 @@ def test_the_views_work_under_another_namespace(
         },
     )
     assert response.status_code == 400 and BAD_LOGIN in text(response)
+
+
+# -- a Secure cookie the browser would drop ---------------------------------------------
+
+
+def test_a_secure_cookie_over_plain_http_off_loopback_is_logged_once(
+    user: TestUser, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Django's test client asks for http://testserver/: plain http, not loopback.
+    monkeypatch.setattr(pb_ssr._hints, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger="pb_ssr"):
+        assert auth_cookie(form_login(Client(), user.email, user.password)) is not None
+        form_login(Client(), user.email, user.password)
+    hints = [r for r in caplog.records if "browser drops it" in r.getMessage()]
+    assert len(hints) == 1
+    assert "'testserver'" in hints[0].getMessage()
+
+
+@override_settings(ALLOWED_HOSTS=["localhost"])
+def test_no_warning_on_localhost(
+    user: TestUser, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pb_ssr._hints, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger="pb_ssr"):
+        response = form_login(Client(HTTP_HOST="localhost:8000"), user.email, user.password)
+    assert auth_cookie(response) is not None
+    assert not [r for r in caplog.records if "browser drops it" in r.getMessage()]
+
+
+def test_the_login_page_shows_the_hint_in_debug_only(client: Client) -> None:
+    assert 'data-testid="cookie-hint"' not in text(client.get("/auth/login/"))
+    with override_settings(DEBUG=True):
+        body = text(client.get("/auth/login/"))
+    assert 'data-testid="cookie-hint"' in body and "COOKIE_SECURE" in body
