@@ -13,6 +13,7 @@ Exits non-zero on the first failure.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,9 +46,10 @@ def run(*cmd: str | Path, cwd: Path = ROOT) -> str:
 
 
 def version() -> str:
-    namespace: dict[str, str] = {}
-    exec((ROOT / "pb_ssr" / "_version.py").read_text(), namespace)
-    return namespace["__version__"]
+    text = (ROOT / "pb_ssr" / "_version.py").read_text()
+    match = re.search(r'__version__ = "([^"]+)"', text)
+    assert match, text
+    return match.group(1)
 
 
 def main() -> int:
