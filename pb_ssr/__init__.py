@@ -16,6 +16,8 @@ from ._auth_store import AuthStore as AuthStore
 from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
+from ._compat import OLDEST_POCKETBASE as OLDEST_POCKETBASE
+from ._compat import server_version_problem as server_version_problem
 from ._config import ConfigurationError as ConfigurationError
 from ._config import Settings as Settings
 from ._cookie import CookieCodec as CookieCodec
@@ -44,6 +46,7 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "OLDEST_POCKETBASE",
     "AsyncPocketBase",
     "AuthStore",
     "ClientResponseError",
@@ -70,5 +73,6 @@ __all__ = [
     "insecure_cookie_hint",
     "is_local_path",
     "resolve_client_ip",
+    "server_version_problem",
     "warn_insecure_cookie",
 ]

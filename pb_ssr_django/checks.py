@@ -7,13 +7,15 @@ pb_ssr.E001     always       ``settings.POCKETBASE`` is missing or invalid (no `
                              unknown key, a bad value) or ``SECRET_KEY`` is missing
 pb_ssr.E002     always       ``PocketBaseMiddleware`` is missing from ``MIDDLEWARE``, or
                              comes before ``SessionMiddleware`` or ``CsrfViewMiddleware``
+pb_ssr.E003     ``--deploy`` PocketBase answers but is older than 0.23 (unsupported)
 pb_ssr.W001     ``--deploy`` ``COOKIE_SECURE`` is off: the auth cookie also travels over http
 pb_ssr.W002     ``--deploy`` ``COOKIE_SAMESITE`` is ``"None"``: cross-site requests carry it
 pb_ssr.W003     ``--deploy`` PocketBase did not answer ``/api/health`` within a few seconds
 ==============  ===========  ===============================================================
 
-``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
-and its autoreloader never wait for it, ``manage.py check --deploy`` runs it. All
+``pb_ssr.W003`` and ``pb_ssr.E003`` make a network call, so they are deployment
+checks: ``runserver`` and its autoreloader never wait for them, ``manage.py check
+--deploy`` runs them. All
 checks carry the ``pb_ssr`` tag (``manage.py check --tag pb_ssr``).
 """
 
@@ -26,7 +28,13 @@ from django.core.checks import Error, Tags, Warning, register  # type: ignore[im
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from pb_ssr import ClientResponseError, PocketBase, Settings
+from pb_ssr import (
+    OLDEST_POCKETBASE,
+    ClientResponseError,
+    PocketBase,
+    Settings,
+    server_version_problem,
+)
 
 from .conf import get_config
 
@@ -173,6 +181,27 @@ def check_pocketbase_reachable(app_configs: Any = None, **kwargs: Any) -> list[A
     return []
 
 
+def check_pocketbase_version(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.E003`` (deploy): PocketBase is a release pb-ssr supports (0.23 or newer).
+
+    Silent when PocketBase does not answer: ``pb_ssr.W003`` reports that.
+    """
+    pb_settings = _settings_or_none()
+    if pb_settings is None:
+        return []
+    pb = PocketBase(pb_settings.URL, timeout=min(HEALTH_TIMEOUT, pb_settings.TIMEOUT))
+    problem = server_version_problem(pb)
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint=f"Run PocketBase {OLDEST_POCKETBASE} or newer, or point POCKETBASE['URL'] at one.",
+            id="pb_ssr.E003",
+        )
+    ]
+
+
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
@@ -180,3 +209,4 @@ def register_checks() -> None:
     register(check_cookie_secure, TAG, Tags.security, deploy=True)
     register(check_cookie_samesite, TAG, Tags.security, deploy=True)
     register(check_pocketbase_reachable, TAG, deploy=True)
+    register(check_pocketbase_version, TAG, deploy=True)

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pb_ssr import ClientResponseError, PocketBase
+from pb_ssr import OLDEST_POCKETBASE, ClientResponseError, PocketBase, server_version_problem
 
 __all__ = ["pb_cli"]
 
@@ -42,6 +42,11 @@ def check_command() -> None:
         click.echo(f"  FAIL  not reachable: {exc.message}")
         raise SystemExit(1) from None
     ok("reachable (/api/health)")
+    too_old = server_version_problem(pb)
+    if too_old:
+        click.echo(f"  FAIL  {too_old}")
+        raise SystemExit(1)
+    ok(f"PocketBase {OLDEST_POCKETBASE} or newer (the _superusers collection exists)")
     try:
         pb.collection(settings.AUTH_COLLECTION).list_auth_methods()
         ok(f"auth collection {settings.AUTH_COLLECTION!r} exists")
