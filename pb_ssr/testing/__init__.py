@@ -42,6 +42,7 @@ from __future__ import annotations
 from ._server import PocketBaseServer as PocketBaseServer
 from ._server import ServerAPIError as ServerAPIError
 from ._server import TestUser as TestUser
+from ._server import binary_version as binary_version
 from ._server import find_binary as find_binary
 
-__all__ = ["PocketBaseServer", "ServerAPIError", "TestUser", "find_binary"]
+__all__ = ["PocketBaseServer", "ServerAPIError", "TestUser", "binary_version", "find_binary"]

@@ -34,7 +34,14 @@ from typing import Any, ClassVar, Self
 import httpx
 import jwt
 
-__all__ = ["BINARY_ENV_VAR", "PocketBaseServer", "ServerAPIError", "TestUser", "find_binary"]
+__all__ = [
+    "BINARY_ENV_VAR",
+    "PocketBaseServer",
+    "ServerAPIError",
+    "TestUser",
+    "binary_version",
+    "find_binary",
+]
 
 #: Environment variable naming the PocketBase binary to run.
 BINARY_ENV_VAR = "PB_SSR_POCKETBASE_BIN"
@@ -682,6 +689,24 @@ def find_binary(binary: str | os.PathLike[str] | None = None) -> str:
         "No PocketBase binary found. Install it with "
         f"`{_INSTALL_HINT}`, or set {BINARY_ENV_VAR} to its path."
     )
+
+
+def binary_version(binary: str | os.PathLike[str] | None = None) -> tuple[int, ...]:
+    """Return the version of a PocketBase binary, e.g. ``(0, 40, 6)``.
+
+    Runs ``pocketbase --version``. Tests use it to expect what each release does
+    where releases differ (``make test-matrix`` runs the suite on several).
+
+    :param binary: As for :func:`find_binary`; by default the binary it finds.
+    :raises RuntimeError: if no binary is found or it prints no version.
+    """
+    path = find_binary(binary)
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    words = out.stdout.split()
+    try:
+        return tuple(int(part) for part in words[-1].lstrip("v").split("."))
+    except (IndexError, ValueError):
+        raise RuntimeError(f"{path} --version printed no version: {out.stdout!r}") from None
 
 
 def _is_loopback(host: str) -> bool:

@@ -24,6 +24,13 @@ Fixtures:
     Creates logged-in users on the shared server; deleted after the test.
 ``pb_superuser``, ``pb_client``, ``pb_async_client``
     pb-ssr clients for the shared server: superuser, anonymous, anonymous async.
+``pocketbase_version`` (session)
+    The binary's version as a tuple, e.g. ``(0, 40, 6)``, for tests that expect
+    what each PocketBase release does.
+
+The binary is the one :func:`~pb_ssr.testing.find_binary` finds: set
+``PB_SSR_POCKETBASE_BIN`` to run the suite against another release. The pytest
+header names the binary and its version.
 
 This module imports neither Django nor Flask, and imports the pb-ssr client only
 inside the fixtures that need it.
@@ -37,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._server import PocketBaseServer, ServerAPIError, TestUser
+from ._server import PocketBaseServer, ServerAPIError, TestUser, binary_version, find_binary
 
 if TYPE_CHECKING:
     from pb_ssr import AsyncPocketBase, PocketBase
@@ -57,6 +64,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help=f"{help_text}; overrides the ini key",
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the PocketBase binary the tests will run, and its version."""
+    try:
+        path = find_binary()
+        version = ".".join(map(str, binary_version(path)))
+    except RuntimeError as exc:
+        return f"pocketbase: none ({exc})"
+    return f"pocketbase: {version} ({path})"
+
+
+@pytest.fixture(scope="session")
+def pocketbase_version() -> tuple[int, ...]:
+    """Return the PocketBase binary's version, e.g. ``(0, 40, 6)``."""
+    return binary_version()
 
 
 @pytest.fixture(scope="session")
