@@ -137,3 +137,10 @@ def unsupported_pocketbase_url(tmp_path_factory: pytest.TempPathFactory) -> Iter
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def user_token_lifetime(pocketbase_server: PocketBaseServer) -> int:
+    """Seconds a `users` token lives on this server (releases differ: 7 days on 0.23)."""
+    collection = pocketbase_server.api("GET", "/api/collections/users")
+    return int(collection["authToken"]["duration"])

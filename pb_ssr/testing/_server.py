@@ -563,8 +563,10 @@ class PocketBaseServer:
             timeout=self.start_timeout,
             check=False,
         )
-        if result.returncode != 0:
-            output = (result.stdout + result.stderr).decode(errors="replace")
+        output = (result.stdout + result.stderr).decode(errors="replace")
+        # Older PocketBase releases (0.23 to 0.26 at least) print "Error: ..." and yet
+        # exit 0 when the upsert fails.
+        if result.returncode != 0 or output.lstrip().startswith("Error:"):
             raise RuntimeError(
                 f"`pocketbase superuser upsert` failed with exit code {result.returncode} "
                 f"for {self._superuser_email!r}:\n{self._redact(_last_lines(output, 20))}"
@@ -678,7 +680,9 @@ def find_binary(binary: str | os.PathLike[str] | None = None) -> str:
                     f"PocketBase binary {os.fspath(given)!r} from "
                     f"{origin or BINARY_ENV_VAR} does not exist or is not executable."
                 )
-            return found
+            # Absolute: the server runs with its root directory as the working directory,
+            # where a relative path such as ".pb-matrix/0.23.12/bin/pocketbase" is wrong.
+            return os.path.abspath(found)
     bundled = Path(sysconfig.get_path("scripts")) / "pocketbase"
     if bundled.is_file() and os.access(bundled, os.X_OK):
         return str(bundled)

@@ -205,7 +205,9 @@ def user(pb_user_factory: Callable[..., TestUser]) -> TestUser:
 # -- sign in, the cookie, and the next request ----------------------------------------
 
 
-def test_login_sets_a_hardened_cookie(manager: SessionManager, user: TestUser) -> None:
+def test_login_sets_a_hardened_cookie(
+    manager: SessionManager, user: TestUser, user_token_lifetime: int
+) -> None:
     session = manager.open(None, client_ip="203.0.113.7")
     auth = session.client().collection("users").auth_with_password(user.email, user.password)
     result = session.finalize()
@@ -215,7 +217,7 @@ def test_login_sets_a_hardened_cookie(manager: SessionManager, user: TestUser) -
     assert update.name == "pb_auth"
     assert update.httponly and update.secure and update.samesite == "Lax"
     assert update.path == "/" and update.domain is None
-    assert USER_TOKEN_LIFETIME - 10 <= update.max_age <= USER_TOKEN_LIFETIME
+    assert user_token_lifetime - 10 <= update.max_age <= user_token_lifetime
     header = update.header()
     for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/", f"Max-Age={update.max_age}"):
         assert attribute in header.split("; ")

@@ -272,3 +272,18 @@ def test_binary_version_reads_the_binary(pocketbase_version: tuple[int, ...]) ->
         pin = re.search(r"==([\d.]+)", extras["optional-dependencies"]["server"][0])
         assert pin is not None
         assert pocketbase_version == tuple(int(x) for x in pin.group(1).split("."))
+
+
+def test_a_relative_binary_path_is_made_absolute(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pb_ssr.testing import find_binary
+
+    link = tmp_path / "bin" / "pocketbase"
+    link.parent.mkdir()
+    link.symlink_to(find_binary())
+    monkeypatch.chdir(tmp_path)
+    found = find_binary("bin/pocketbase")
+    assert found == str(tmp_path / "bin" / "pocketbase")
+    with PocketBaseServer(binary="bin/pocketbase") as server:
+        assert httpx.get(server.url + "/api/health").status_code == 200
