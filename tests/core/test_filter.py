@@ -8,6 +8,8 @@ from pb_ssr import ClientResponseError, PocketBase, build_filter
 from pb_ssr._filter import filter_literal
 from pb_ssr.testing import PocketBaseServer
 
+from ..versions import BACKSLASH_ESCAPES
+
 
 @pytest.mark.parametrize(
     ("value", "expected"),
@@ -60,10 +62,6 @@ def test_expression_must_be_text() -> None:
 
 
 # -- against the real server: escaping holds and injection fails ---------------------
-
-#: The first PocketBase whose filter lexer unescapes "\\" (found by probing releases):
-#: before it, "\\" stays two characters and "\'" always ends in a quote.
-BACKSLASH_ESCAPES = (0, 39, 9)
 
 
 @pytest.fixture(scope="module")
