@@ -564,8 +564,8 @@ class PocketBaseServer:
             check=False,
         )
         output = (result.stdout + result.stderr).decode(errors="replace")
-        # Older PocketBase releases (0.23 to 0.26 at least) print "Error: ..." and yet
-        # exit 0 when the upsert fails.
+        # Older PocketBase releases (0.23.12 and 0.26.6 among them) print "Error: ..."
+        # and yet exit 0 when the upsert fails.
         if result.returncode != 0 or output.lstrip().startswith("Error:"):
             raise RuntimeError(
                 f"`pocketbase superuser upsert` failed with exit code {result.returncode} "
