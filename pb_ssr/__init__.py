@@ -19,6 +19,8 @@ from ._breaker import breaker_for as breaker_for
 from ._breaker import reset_breakers as reset_breakers
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
+from ._compat import OLDEST_POCKETBASE as OLDEST_POCKETBASE
+from ._compat import server_version_problem as server_version_problem
 from ._config import Advice as Advice
 from ._config import ConfigurationError as ConfigurationError
 from ._config import Settings as Settings
@@ -32,6 +34,8 @@ from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
 from ._forwarding import is_local_path as is_local_path
 from ._forwarding import resolve_client_ip as resolve_client_ip
+from ._hints import insecure_cookie_hint as insecure_cookie_hint
+from ._hints import warn_insecure_cookie as warn_insecure_cookie
 from ._outage import UNAVAILABLE_JSON as UNAVAILABLE_JSON
 from ._outage import OutageLog as OutageLog
 from ._outage import is_outage as is_outage
@@ -59,6 +63,7 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "OLDEST_POCKETBASE",
     "UNAVAILABLE_JSON",
     "Advice",
     "AsyncPocketBase",
@@ -96,9 +101,12 @@ __all__ = [
     "close_default_pool",
     "decode_claims",
     "forward_headers",
+    "insecure_cookie_hint",
     "is_local_path",
     "is_outage",
     "reset_breakers",
     "resolve_client_ip",
+    "server_version_problem",
     "settings_advice",
+    "warn_insecure_cookie",
 ]

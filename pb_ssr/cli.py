@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import signal
 import sys
 import time
@@ -19,12 +20,20 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from .testing import PocketBaseServer
+    from .testing import PocketBaseServer, find_binary
 
+    # Before anything is created: without the binary (no `[server]` extra) the user
+    # gets one line saying what to install, not a traceback and an empty data folder.
+    try:
+        find_binary()
+    except RuntimeError as exc:
+        print(f"pb-ssr dev: {exc}", file=sys.stderr)
+        return 2
     root = Path(args.dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     email = args.superuser_email or os.environ.get("PB_SUPERUSER_EMAIL") or "admin@example.test"
-    password = os.environ.get("PB_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
+    fixed_password = os.environ.get("PB_SUPERUSER_PASSWORD")
+    password = fixed_password or secrets.token_urlsafe(12)
     server = PocketBaseServer(
         migrations_dir=args.migrations,
         superuser_email=email,
@@ -41,6 +50,11 @@ def _dev(args: argparse.Namespace) -> int:
         server.start()
         print(f"PocketBase {server.url}  (admin UI: {server.url}/_/)")
         print(f"superuser: {email} / {password}")
+        if not fixed_password:
+            print("  (a new password on every start; set PB_SUPERUSER_PASSWORD to keep one)")
+        # What `flask pb users create` and the service client read, ready to paste.
+        exports = f"PB_SUPERUSER_EMAIL={shlex.quote(email)} PB_SUPERUSER_PASSWORD="
+        print(f"  export {exports}{shlex.quote(password)}")
         print(f"data: {server.data_dir}   Ctrl-C stops it.")
         sys.stdout.flush()
         while server.is_running:

@@ -7,6 +7,7 @@ pb_ssr.E001     always       ``settings.POCKETBASE`` is missing or invalid (no `
                              unknown key, a bad value) or ``SECRET_KEY`` is missing
 pb_ssr.E002     always       ``PocketBaseMiddleware`` is missing from ``MIDDLEWARE``, or
                              comes before ``SessionMiddleware`` or ``CsrfViewMiddleware``
+pb_ssr.E003     ``--deploy`` PocketBase answers but is older than 0.23 (unsupported)
 pb_ssr.W001     ``--deploy`` ``COOKIE_SECURE`` is off: the auth cookie also travels over http
 pb_ssr.W002     ``--deploy`` ``COOKIE_SAMESITE`` is ``"None"``: cross-site requests carry it
 pb_ssr.W003     ``--deploy`` PocketBase did not answer ``/api/health`` within a few seconds
@@ -23,8 +24,9 @@ pb_ssr.W009     ``--deploy`` this process's circuit breaker for PocketBase is op
 ``django.core.checks.run_checks(tags=["pb_ssr"], include_deployment_checks=True)``
 from a health view to see a serving worker's breaker.
 
-``pb_ssr.W003`` makes a network call, so it is a deployment check: ``runserver``
-and its autoreloader never wait for it, ``manage.py check --deploy`` runs it. All
+``pb_ssr.W003`` and ``pb_ssr.E003`` make a network call, so they are deployment
+checks: ``runserver`` and its autoreloader never wait for them, ``manage.py check
+--deploy`` runs them. All
 checks carry the ``pb_ssr`` tag (``manage.py check --tag pb_ssr``).
 """
 
@@ -38,7 +40,15 @@ from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-u
 from django.urls import NoReverseMatch, reverse  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from pb_ssr import ClientResponseError, PocketBase, Settings, breaker_for, settings_advice
+from pb_ssr import (
+    OLDEST_POCKETBASE,
+    ClientResponseError,
+    PocketBase,
+    Settings,
+    breaker_for,
+    server_version_problem,
+    settings_advice,
+)
 
 from .conf import get_config
 
@@ -281,6 +291,27 @@ def check_circuit_breaker(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     ]
 
 
+def check_pocketbase_version(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.E003`` (deploy): PocketBase is a release pb-ssr supports (0.23 or newer).
+
+    Silent when PocketBase does not answer: ``pb_ssr.W003`` reports that.
+    """
+    pb_settings = _settings_or_none()
+    if pb_settings is None:
+        return []
+    pb = PocketBase(pb_settings.URL, timeout=min(HEALTH_TIMEOUT, pb_settings.TIMEOUT))
+    problem = server_version_problem(pb)
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint=f"Run PocketBase {OLDEST_POCKETBASE} or newer, or point POCKETBASE['URL'] at one.",
+            id="pb_ssr.E003",
+        )
+    ]
+
+
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
@@ -293,3 +324,4 @@ def register_checks() -> None:
     register(check_csrf_for_auth_urls, TAG, Tags.security)
     register(check_store_reachable, TAG, deploy=True)
     register(check_circuit_breaker, TAG, deploy=True)
+    register(check_pocketbase_version, TAG, deploy=True)

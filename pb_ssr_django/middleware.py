@@ -54,6 +54,7 @@ from pb_ssr import (
     SessionResult,
     is_outage,
     resolve_client_ip,
+    warn_insecure_cookie,
 )
 
 from .conf import get_config
@@ -205,7 +206,14 @@ class PocketBaseMiddleware:
         session = getattr(request, "pb_session", None)
         if not isinstance(session, RequestSession):
             return response
-        apply_result(response, session.finalize())
+        result = session.finalize()
+        apply_result(response, result)
+        if result.cookie is not None and not result.cookie.is_delete:
+            warn_insecure_cookie(
+                secure=result.cookie.secure,
+                is_https=request.is_secure(),
+                host=browser_host(request),
+            )
         return response
 
     def process_exception(self, request: Any, exception: Exception) -> Any:
@@ -231,6 +239,12 @@ class PocketBaseMiddleware:
         response["Retry-After"] = str(get_config().settings.retry_after)
         patch_cache_control(response, no_store=True)
         return response
+
+
+def browser_host(request: Any) -> str:
+    """The host the browser asked for, unvalidated (for hints only, never for URLs)."""
+    meta = request.META
+    return str(meta.get("HTTP_HOST") or meta.get("SERVER_NAME", ""))
 
 
 def apply_result(response: Any, result: SessionResult) -> None:

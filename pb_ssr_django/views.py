@@ -75,6 +75,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlencode
 
+from django.conf import settings as django_settings  # type: ignore[import-untyped]
 from django.core import signing  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.http import Http404, HttpResponseRedirect  # type: ignore[import-untyped]
@@ -93,7 +94,7 @@ from django.views.decorators.debug import (  # type: ignore[import-untyped]
     sensitive_variables,
 )
 
-from pb_ssr import ClientResponseError, ConfigurationError, Settings
+from pb_ssr import ClientResponseError, ConfigurationError, Settings, insecure_cookie_hint
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_EMAIL,
@@ -115,7 +116,7 @@ from pb_ssr.messages import (
 
 from . import forms
 from .conf import get_config
-from .middleware import get_session, get_user
+from .middleware import browser_host, get_session, get_user
 
 if TYPE_CHECKING:
     from pb_ssr._sync._services import RecordService
@@ -306,6 +307,16 @@ class AuthView(View):  # type: ignore[misc]
         """The login page, with the other ways in (skipped when PocketBase is down)."""
         if status != 503:
             context = {**self.login_options(), **context}
+        if django_settings.DEBUG:
+            # In debug only: the page names the setting, which is no secret in development.
+            context.setdefault(
+                "cookie_hint",
+                insecure_cookie_hint(
+                    secure=self.pb_settings.COOKIE_SECURE,
+                    is_https=self.request.is_secure(),
+                    host=browser_host(self.request),
+                ),
+            )
         return self.render_page(status, template=LoginView.template_name, form=form, **context)
 
     def verify_code(self, form: Any, otp: dict[str, str], next_url: str, **context: Any) -> Any:

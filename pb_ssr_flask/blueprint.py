@@ -89,7 +89,7 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-from pb_ssr import ClientResponseError, ConfigurationError
+from pb_ssr import ClientResponseError, ConfigurationError, insecure_cookie_hint
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_EMAIL,
@@ -232,6 +232,11 @@ def _render_login(status: int = 200, **context: Any) -> ResponseReturnValue:
     """The login page, with the other ways in (skipped when PocketBase is down)."""
     if status != 503:
         context = {**_login_options(), **context}
+    if current_app.debug:
+        # In debug only: the page names the setting, which is no secret in development.
+        secure = current_app.extensions["pocketbase"].settings.COOKIE_SECURE
+        hint = insecure_cookie_hint(secure=secure, is_https=request.is_secure, host=request.host)
+        context.setdefault("cookie_hint", hint)
     return _render("login.html", status, **context)
 
 

@@ -8,7 +8,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pb_ssr import CircuitBreaker, ClientResponseError, PocketBase, settings_advice
+from pb_ssr import (
+    OLDEST_POCKETBASE,
+    CircuitBreaker,
+    ClientResponseError,
+    PocketBase,
+    server_version_problem,
+    settings_advice,
+)
 
 __all__ = ["pb_cli"]
 
@@ -46,6 +53,11 @@ def check_command() -> None:
         click.echo(f"  FAIL  {_breaker_text(breaker)}")
         raise SystemExit(1) from None
     ok("reachable (/api/health)")
+    too_old = server_version_problem(pb)
+    if too_old:
+        click.echo(f"  FAIL  {too_old}")
+        raise SystemExit(1)
+    ok(f"PocketBase {OLDEST_POCKETBASE} or newer (the _superusers collection exists)")
     ok(_breaker_text(breaker))
     store = settings.STORE if isinstance(settings.STORE, str) else type(settings.STORE).__name__
     if store != "memory":

@@ -29,6 +29,7 @@ from pb_ssr import (
     SessionManager,
     Settings,
     is_outage,
+    warn_insecure_cookie,
 )
 
 from .globals import current_user, get_pb, get_session
@@ -156,6 +157,10 @@ def _after_request(response: Response) -> Response:
     result = session.finalize()
     if result.cookie is not None:
         response.set_cookie(**result.cookie.set_cookie_kwargs())
+        if not result.cookie.is_delete:
+            warn_insecure_cookie(
+                secure=result.cookie.secure, is_https=request.is_secure, host=request.host
+            )
     headers = response.headers
     if result.user_dependent:
         # Plain header writes when the view set none (the common case): werkzeug's

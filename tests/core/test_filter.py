@@ -4,9 +4,11 @@ import datetime as dt
 
 import pytest
 
-from pb_ssr import PocketBase, build_filter
+from pb_ssr import ClientResponseError, PocketBase, build_filter
 from pb_ssr._filter import filter_literal
 from pb_ssr.testing import PocketBaseServer
+
+from ..versions import BACKSLASH_ESCAPES
 
 
 @pytest.mark.parametrize(
@@ -75,9 +77,23 @@ def notes(pocketbase_server: PocketBaseServer) -> PocketBaseServer:
 @pytest.mark.parametrize(
     "title", ["plain", "it's", "back\\slash", "tail\\", "x' || title != '", "\\'"]
 )
-def test_bound_value_matches_exactly_one_record(notes: PocketBaseServer, title: str) -> None:
+def test_bound_value_matches_exactly_one_record(
+    notes: PocketBaseServer, title: str, pocketbase_version: tuple[int, ...]
+) -> None:
     pb = PocketBase(notes.url)
-    found = pb.collection("notes").get_full_list(filter=pb.filter("title = {:t}", t=title))
+    expr = pb.filter("title = {:t}", t=title)
+    if "\\" in title and pocketbase_version < BACKSLASH_ESCAPES:
+        # The older lexer takes "\\" as two characters and any "\'" as a quote, so a
+        # value with a backslash cannot be matched, and one ending in a backslash
+        # leaves its string open: a 400, never a match.
+        if title.endswith("\\"):
+            with pytest.raises(ClientResponseError) as info:
+                pb.collection("notes").get_full_list(filter=expr)
+            assert info.value.status == 400
+        else:
+            assert pb.collection("notes").get_full_list(filter=expr) == []
+        return
+    found = pb.collection("notes").get_full_list(filter=expr)
     assert [r["title"] for r in found] == [title]
 
 
@@ -92,9 +108,18 @@ def test_bound_value_matches_exactly_one_record(notes: PocketBaseServer, title: 
         {"a": "nothing\\' || id != '", "b": "x"},
     ],
 )
-def test_injection_attempts_match_nothing(notes: PocketBaseServer, params: dict[str, str]) -> None:
+def test_injection_attempts_match_nothing(
+    notes: PocketBaseServer, params: dict[str, str], pocketbase_version: tuple[int, ...]
+) -> None:
     pb = PocketBase(notes.url)
     expr = pb.filter("title = {:a} && secret = {:b}", **params)
+    if pocketbase_version < BACKSLASH_ESCAPES and params["a"].endswith("\\"):
+        # Older lexer: the trailing backslash leaves the string open, so the
+        # expression is refused (400); it still never matches anything.
+        with pytest.raises(ClientResponseError) as info:
+            pb.collection("notes").get_full_list(filter=expr)
+        assert info.value.status == 400
+        return
     assert pb.collection("notes").get_full_list(filter=expr) == []
 
 

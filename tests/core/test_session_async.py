@@ -87,7 +87,9 @@ async def settle() -> None:
 
 
 @pytest.mark.anyio
-async def test_login_sets_the_cookie(manager: SessionManager, user: TestUser) -> None:
+async def test_login_sets_the_cookie(
+    manager: SessionManager, user: TestUser, user_token_lifetime: int
+) -> None:
     session = manager.open(None, client_ip="203.0.113.9")
     pb = await session.aclient()
     assert pb.headers == {"X-Forwarded-For": "203.0.113.9"}
@@ -97,7 +99,7 @@ async def test_login_sets_the_cookie(manager: SessionManager, user: TestUser) ->
     update = result.cookie
     assert update is not None and not update.is_delete
     assert update.httponly and update.secure and update.samesite == "Lax" and update.path == "/"
-    assert USER_TOKEN_LIFETIME - 10 <= update.max_age <= USER_TOKEN_LIFETIME
+    assert user_token_lifetime - 10 <= update.max_age <= user_token_lifetime
     assert manager.codec.load(update.value) == (
         auth.token,
         {k: auth.record[k] for k in manager.settings.RECORD_FIELDS if k in auth.record},

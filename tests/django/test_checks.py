@@ -179,3 +179,16 @@ def test_deploy_warnings_through_manage_py_check(configure: Configure) -> None:
     plain = StringIO()
     call_command("check", "--tag", "pb_ssr", stdout=plain, stderr=StringIO())
     assert "no issues" in plain.getvalue()
+
+
+def test_e003_unsupported_pocketbase(
+    configure: Configure, unsupported_pocketbase_url: str, pocketbase_server: PocketBaseServer
+) -> None:
+    configure(pocketbase_server.url)
+    assert checks.check_pocketbase_version() == []
+    configure(unsupported_pocketbase_url)
+    errors = checks.check_pocketbase_version()
+    assert ids(errors) == ["pb_ssr.E003"]
+    assert "older than 0.23" in errors[0].msg
+    assert "pb_ssr.E003" not in ids(run_checks())
+    assert "pb_ssr.E003" in ids(run_checks(include_deployment_checks=True))

@@ -46,7 +46,9 @@ def test_a_view_that_never_touches_pb_sets_no_cookie_and_no_vary(
         login(client, user)  # the second round carries a valid cookie
 
 
-def test_login_writes_a_hardened_cookie(client: Client, user: TestUser) -> None:
+def test_login_writes_a_hardened_cookie(
+    client: Client, user: TestUser, user_token_lifetime: int
+) -> None:
     response = client.post("/api/login/", {"email": user.email, "password": user.password})
     assert response.status_code == 200
     morsel = auth_cookie(response)
@@ -56,7 +58,7 @@ def test_login_writes_a_hardened_cookie(client: Client, user: TestUser) -> None:
     assert morsel["samesite"] == "Lax"
     assert morsel["path"] == "/"
     assert morsel["domain"] == ""
-    assert 4 * 86400 < int(morsel["max-age"]) <= 5 * 86400
+    assert user_token_lifetime - 86400 < int(morsel["max-age"]) <= user_token_lifetime
     assert morsel["expires"]
     assert response["Vary"] == "Cookie"
     cache_control = {v.strip() for v in response["Cache-Control"].split(",")}

@@ -78,3 +78,15 @@ def test_users_create_reports_pocketbase_errors(pocketbase_server: PocketBaseSer
     )
     assert result.exit_code == 1
     assert "email: Must be a valid email address." in result.output
+
+
+def test_check_fails_on_an_unsupported_pocketbase(unsupported_pocketbase_url: str) -> None:
+    app = make_app(unsupported_pocketbase_url, blueprint=False)
+    result = app.test_cli_runner().invoke(args=["pb", "check"])
+    assert result.exit_code == 1
+    assert "FAIL  PocketBase at" in result.output and "older than 0.23" in result.output
+
+
+def test_check_says_the_version_is_supported(pocketbase_server: PocketBaseServer) -> None:
+    result = cli_app(pocketbase_server).test_cli_runner().invoke(args=["pb", "check"])
+    assert "ok    PocketBase 0.23 or newer" in result.output

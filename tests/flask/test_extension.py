@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -9,14 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
 
+import pb_ssr._hints
 from pb_ssr import ConfigurationError
 from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_flask import PocketBaseSSR, PocketBaseState, get_session, pb
 from pb_ssr_flask.testing import PocketBaseTestClient, login, logout
 
-from .conftest import SECRET, auth_cookie, form_login, make_app
+from .conftest import SECRET, auth_cookie, csrf_of, form_login, make_app
 
 # -- setup -----------------------------------------------------------------------------
 
@@ -361,3 +365,46 @@ def test_async_views_reuse_the_process_pool(pocketbase_server: PocketBaseServer)
         for _ in range(10):
             assert client.get("/health-async").json["code"] == 200  # type: ignore[index]
         assert proxy.connections <= 2, f"{proxy.connections} connections for 10 requests"
+
+
+LAN = "http://192.168.1.20:5000"
+
+
+def _lan_login(client: FlaskClient, user: TestUser) -> TestResponse:
+    page = client.get("/auth/login", base_url=LAN)
+    data = {"csrf_token": csrf_of(page), "email": user.email, "password": user.password}
+    return client.post("/auth/login", data=data, base_url=LAN)
+
+
+def test_a_secure_cookie_over_plain_http_off_loopback_is_logged_once(
+    app: Flask, user: TestUser, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pb_ssr._hints, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger="pb_ssr"):
+        assert auth_cookie(_lan_login(app.test_client(), user)) is not None
+        _lan_login(app.test_client(), user)
+    hints = [r for r in caplog.records if "browser drops it" in r.getMessage()]
+    assert len(hints) == 1
+    assert "POCKETBASE_COOKIE_SECURE" in hints[0].getMessage()
+
+
+def test_no_warning_on_localhost_or_with_cookie_secure_off(
+    pocketbase_server: PocketBaseServer,
+    user: TestUser,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pb_ssr._hints, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger="pb_ssr"):
+        form_login(make_app(pocketbase_server.url).test_client(), user.email, user.password)
+        insecure = make_app(pocketbase_server.url, POCKETBASE_COOKIE_SECURE=False)
+        _lan_login(insecure.test_client(), user)
+    assert not [r for r in caplog.records if "browser drops it" in r.getMessage()]
+
+
+def test_the_login_page_shows_the_hint_in_debug_only(app: Flask) -> None:
+    client = app.test_client()
+    assert 'data-testid="cookie-hint"' not in client.get("/auth/login", base_url=LAN).text
+    app.debug = True
+    assert "COOKIE_SECURE" in client.get("/auth/login", base_url=LAN).text
+    assert 'data-testid="cookie-hint"' not in client.get("/auth/login").text
