@@ -49,12 +49,16 @@ def _dev(args: argparse.Namespace) -> int:
     try:
         server.start()
         print(f"PocketBase {server.url}  (admin UI: {server.url}/_/)")
-        print(f"superuser: {email} / {password}")
-        if not fixed_password:
+        if fixed_password:
+            # It came from the environment: the user has it, and a terminal, a CI log
+            # or a process supervisor's log must not get a copy.
+            print(f"superuser: {email} / (the password in $PB_SUPERUSER_PASSWORD)")
+        else:
+            print(f"superuser: {email} / {password}")
             print("  (a new password on every start; set PB_SUPERUSER_PASSWORD to keep one)")
-        # What `flask pb users create` and the service client read, ready to paste.
-        exports = f"PB_SUPERUSER_EMAIL={shlex.quote(email)} PB_SUPERUSER_PASSWORD="
-        print(f"  export {exports}{shlex.quote(password)}")
+            # What `flask pb users create` and the service client read, ready to paste.
+            exports = f"PB_SUPERUSER_EMAIL={shlex.quote(email)} PB_SUPERUSER_PASSWORD="
+            print(f"  export {exports}{shlex.quote(password)}")
         print(f"data: {server.data_dir}   Ctrl-C stops it.")
         sys.stdout.flush()
         while server.is_running:

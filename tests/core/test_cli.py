@@ -68,7 +68,7 @@ class Output:
         self.proc.stdout.close()
 
 
-def run_dev(data: Path, port: int) -> subprocess.Popen[str]:
+def run_dev(data: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -89,6 +89,7 @@ def run_dev(data: Path, port: int) -> subprocess.Popen[str]:
         # must stop it all the same, so the test always starts it this way.
         preexec_fn=_ignore_sigint,
         start_new_session=True,
+        env=env,
     )
 
 
@@ -171,3 +172,18 @@ def test_dev_banner_says_how_to_keep_the_password(tmp_path: Path) -> None:
     password = banner.split("superuser: admin@example.test / ")[1].split()[0]
     exports = f"export PB_SUPERUSER_EMAIL=admin@example.test PB_SUPERUSER_PASSWORD={password}"
     assert exports in banner
+
+
+def test_dev_never_prints_a_password_from_the_environment(tmp_path: Path) -> None:
+    secret = "env-" + "s3cr3t-" * 3
+    env = {**os.environ, "PB_SUPERUSER_PASSWORD": secret}
+    proc = run_dev(tmp_path / "pb", free_port(), env)
+    out = Output(proc)
+    try:
+        banner = out.wait_for("data:")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        out.close()
+    assert "(the password in $PB_SUPERUSER_PASSWORD)" in banner
+    assert secret not in banner
