@@ -36,6 +36,11 @@ __all__ = ["ServiceClient"]
 logger = logging.getLogger("pb_ssr.service")
 
 _SUPERUSERS = "_superusers"
+#: How a pre-issued token is confirmed: a superuser-only read that answers a revoked
+#: token with 401. Not auth-refresh: before PocketBase 0.29 that refuses every
+#: non-refreshable (impersonation) token, the usual kind of pre-issued token.
+_SUPERUSER_PROBE = "/api/collections"
+_PROBE_QUERY = {"perPage": 1, "skipTotal": 1, "fields": "id"}
 #: PocketBase's ``tokenKey`` fields take 30 to 60 characters (50 by default).
 _TOKEN_KEY_ALPHABET = string.ascii_letters + string.digits
 
@@ -255,7 +260,10 @@ class ServiceClient:
             timeout=self.timeout,
         )
         try:
-            pb.collection(_SUPERUSERS).auth_refresh()
+            if token == self._static_token:
+                pb.send(_SUPERUSER_PROBE, query=_PROBE_QUERY)
+            else:
+                pb.collection(_SUPERUSERS).auth_refresh()
         except ClientResponseError as exc:
             return self._after_confirm_error(token, exc)
         return self._after_confirm(pb)
@@ -268,7 +276,10 @@ class ServiceClient:
             timeout=self.timeout,
         )
         try:
-            await pb.collection(_SUPERUSERS).auth_refresh()
+            if token == self._static_token:
+                await pb.send(_SUPERUSER_PROBE, query=_PROBE_QUERY)
+            else:
+                await pb.collection(_SUPERUSERS).auth_refresh()
         except ClientResponseError as exc:
             return self._after_confirm_error(token, exc)
         return self._after_confirm(pb)
