@@ -416,3 +416,13 @@ async def test_a_sync_read_on_the_loop_never_touches_a_shared_store(
     cookie = cookie_for(manager, user.token, user.record)
     with pytest.raises(BlockingCallError, match="await"):
         manager.open(cookie).user()
+
+
+def test_no_repr_shows_the_token(pocketbase_url: str, user: TestUser) -> None:
+    manager = SessionManager(Settings.from_mapping({"URL": pocketbase_url}), secret_key=SECRET)
+    session = manager.open(cookie_for(manager, user.token, user.record))
+    pending = session._begin()
+    session.user()
+    shown = repr(pending) + repr(session) + repr(manager) + repr(manager.validator)
+    for part in (user.token, *user.token.split(".")[1:]):
+        assert part not in shown
