@@ -181,10 +181,12 @@ class AsyncPocketBase(BaseClient):
     Borrows the running event loop's shared ``httpx.AsyncClient``.
 
     :param http_client: an ``httpx.AsyncClient`` to use instead of the shared pool.
-    :param sync_pool: send through the process's *sync* pool from a worker thread
-        instead of the running loop's own pool. For event loops that live for one
-        request only (Flask's ``async def`` views, ``asyncio.run`` per job): a per-loop
-        pool would open a new connection every time, the sync pool keeps them alive.
+    :param sync_pool: send through the process's *sync* pool instead of the running
+        loop's own pool. For event loops that live for one request only (Flask's
+        ``async def`` views, ``asyncio.run`` per job): a per-loop pool would open a new
+        connection every time, the sync pool keeps them alive. While the loop runs no
+        other task the call is made right there; concurrent calls (``gather``) go
+        through worker threads. Never on a loop shared by many requests (uvicorn).
 
     Example::
 
@@ -280,8 +282,13 @@ class AsyncPocketBase(BaseClient):
             if http is not None:
                 response = await http.send(request)
             elif self.sync_pool:
-                loop = asyncio.get_running_loop()
-                response = await loop.run_in_executor(bridge_executor(), _send_pooled, request)
+                if len(asyncio.all_tasks()) <= 1:
+                    # This task is all the loop runs (Flask's per-request loop): a
+                    # blocking call starves nobody, and skips two thread hand-offs.
+                    response = _send_pooled(request)
+                else:
+                    loop = asyncio.get_running_loop()
+                    response = await loop.run_in_executor(bridge_executor(), _send_pooled, request)
             else:
                 response = await _asend_pooled(request)
         except httpx.HTTPError as exc:

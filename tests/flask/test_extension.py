@@ -408,3 +408,28 @@ def test_the_login_page_shows_the_hint_in_debug_only(app: Flask) -> None:
     app.debug = True
     assert "COOKIE_SECURE" in client.get("/auth/login", base_url=LAN).text
     assert 'data-testid="cookie-hint"' not in client.get("/auth/login").text
+
+
+def test_async_views_still_run_gathered_calls_concurrently(
+    pocketbase_server: PocketBaseServer,
+) -> None:
+    import asyncio
+    import time
+
+    from pb_ssr.testing import FaultProxy
+    from pb_ssr_flask import apb
+
+    with FaultProxy(pocketbase_server.url) as proxy:
+        proxy.latency = 0.3
+        app = make_app(proxy.url)
+
+        @app.get("/gathered")
+        async def gathered() -> dict[str, object]:
+            client = await apb()
+            answers = await asyncio.gather(*(client.health.check() for _ in range(4)))
+            return {"codes": [a["code"] for a in answers]}
+
+        started = time.monotonic()
+        assert app.test_client().get("/gathered").json == {"codes": [200] * 4}
+        # Four calls of 0.3 s each, at once: not one after the other (1.2 s).
+        assert time.monotonic() - started < 1.0
