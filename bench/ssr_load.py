@@ -481,6 +481,68 @@ def page_breakdown(server: PocketBaseServer, user: TestUser, rounds: int) -> dic
     return out
 
 
+#: The Django pages timed in-process: target -> (worker kind, settings module).
+DJANGO_PAGES = {
+    "django-floor": ("sync", "bench.django_floor.settings"),
+    "django-gunicorn": ("sync", "example_projects.django_chat.chat_site.settings"),
+    "django-floor-asgi": ("async", "bench.django_floor.settings"),
+    "django-uvicorn": ("async", "example_projects.django_chat.chat_site.settings"),
+}
+
+
+def django_breakdown(
+    server: PocketBaseServer, cookies: dict[str, str], rounds: int, batch: int = 20
+) -> dict[str, float]:
+    """CPU per view of each Django page and its floor, measured in-process.
+
+    Each project runs in a worker of its own (``bench/_django_page_worker.py``: one
+    settings module per process), serving ``GET /`` through Django's handler without
+    sockets, with the cookies its sign-in gave the load run. Batches of *batch* views
+    are interleaved across the workers (order alternating), and the figure is the
+    median of the batch medians of process CPU time (all threads: the thread hops of
+    Django's sync middleware under ASGI count).
+    """
+    names = [name for name in DJANGO_PAGES if name in cookies]
+    env = {
+        **os.environ,
+        "PB_URL": server.url,
+        "PB_COOKIE_SECURE": "0",
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "PYTHONPATH": str(ROOT),
+    }
+    workers: dict[str, subprocess.Popen[str]] = {}
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    try:
+        for name in names:
+            kind, settings_module = DJANGO_PAGES[name]
+            argv = [sys.executable, str(ROOT / "bench" / "_django_page_worker.py")]
+            workers[name] = subprocess.Popen(
+                [*argv, kind, settings_module, cookies[name]],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        for name, worker in workers.items():
+            assert worker.stdout is not None
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the {name} page worker did not start")
+        for r in range(rounds):
+            for name in names if r % 2 == 0 else names[::-1]:
+                worker = workers[name]
+                assert worker.stdin is not None and worker.stdout is not None
+                worker.stdin.write(f"{batch}\n")
+                worker.stdin.flush()
+                samples[name].append(float(worker.stdout.readline()))
+    finally:
+        for worker in workers.values():
+            if worker.stdin is not None:
+                worker.stdin.close()
+            worker.wait(30)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def requests_for(concurrency: int, base: int) -> int:
     # Enough requests that every concurrent user makes at least ten of them.
     return max(base, concurrency * 10)
@@ -489,7 +551,7 @@ def requests_for(concurrency: int, base: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600, help="requests per ab run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per target and level")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per target and level")
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
     parser.add_argument("--targets", default=",".join(TARGETS), help="app servers to measure")
     parser.add_argument("--workers", type=int, default=2, help="app server processes")
@@ -582,6 +644,12 @@ def main() -> int:
                 app.stop()
         if "flask-gunicorn" in names:
             results["page_cpu_ms"] = page_breakdown(server, user, args.breakdown_rounds)
+        if any(name in DJANGO_PAGES for name in names):
+            results["django_page_cpu_ms"] = django_breakdown(
+                server,
+                {name: cookies[name] for name in names if name in DJANGO_PAGES},
+                max(args.breakdown_rounds // 10, 2),
+            )
 
     table = summarise(runs, levels)
     against_floors(runs, table, levels)
@@ -755,6 +823,15 @@ def print_table(table: dict[str, Any], levels: list[int], results: dict[str, Any
             f"PocketBase per direct request: {pb_cpu:.2f}"
         )
         print(f"  pb-ssr's own share of the app server's CPU: {own / app_cpu:.0%}")
+    django_cpu = results.get("django_page_cpu_ms")
+    if django_cpu:
+        print("Django pages, CPU ms per view in-process (all threads, medians of batches):")
+        for name, value in django_cpu.items():
+            floor = TARGETS[name].floor
+            extra = ""
+            if floor in django_cpu:
+                extra = f"   {value - django_cpu[floor]:+.3f} vs {floor}"
+            print(f"  {name:<18} {value:6.3f}{extra}")
     verdict = "met" if ok else "MISSED"
     print(
         f"target: every pb-ssr page >= {TARGET_RATIO} of its floor's req/s at every level, "
