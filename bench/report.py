@@ -379,7 +379,10 @@ def chart(r: dict[str, dict[str, Any]], path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xticks(levels, [str(c) for c in levels])
         ax.minorticks_off()
-        ax.set_ylim(0.8, 1.15)
+        shown = [line.get_ydata() for line in ax.get_lines()]
+        low = min([0.85, *(min(y) - 0.03 for y in shown)])
+        high = max([1.15, *(max(y) + 0.03 for y in shown)])
+        ax.set_ylim(low, high)
         ax.set_xlabel("concurrent users")
         ax.set_ylabel("req/s / the same page by hand")
         ax.set_title("3. pb-ssr page / hand-written page, same server")
@@ -575,6 +578,27 @@ def markdown(r: dict[str, dict[str, Any]], found: list[Check]) -> str:
                 f"{p['render']:.2f} + Flask/werkzeug "
                 f"{p['flask_rest']:.2f}; the same page by hand without "
                 f"pb-ssr: {p.get('floor_page', float('nan')):.2f} ms."
+            )
+        django_cpu = s.get("django_page_cpu_ms", {})
+        pairs = [
+            (page, floor)
+            for page, floor in (
+                ("django-gunicorn", "django-floor"),
+                ("django-uvicorn", "django-floor-asgi"),
+            )
+            if page in django_cpu and floor in django_cpu
+        ]
+        if pairs:
+            add("")
+            add(
+                "The Django pages in-process (process CPU per view through Django's own "
+                "handler, medians of interleaved batches): "
+                + "; ".join(
+                    f"{page} {django_cpu[page]:.2f} ms, {floor} {django_cpu[floor]:.2f} ms "
+                    f"({(django_cpu[page] - django_cpu[floor]) * 1000:+.0f} µs)"
+                    for page, floor in pairs
+                )
+                + "."
             )
         add("")
     if "aggregation" in r:
