@@ -151,7 +151,7 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
                     out.append(
                         Check(
                             "3 SSR page",
-                            f"{name} req/s / its hand-written floor, c={level}",
+                            f"{name} req/s / its floor, c={level}",
                             "floor not measured",
                             f">= {SSR_TARGET:.2f}, 0 errors",
                             False,
