@@ -1,18 +1,21 @@
-"""A whole server-rendered page under load, against PocketBase answering the same list.
+"""A whole server-rendered page under load, against the same page written by hand.
 
 The page is the chat example's message list (``GET /``: the signed-in user's cookie is
 checked through pb-ssr's cached validation, the last 50 messages are fetched with
 ``expand=user``, and Jinja or Django templates render them). It is served by a
-production server, and compared with PocketBase answering the same query directly
+production server, and compared with the same page written by hand without pb-ssr on
+the same server (``bench/floor_app.py``, ``bench/django_floor/``: what pb-ssr costs),
+and, for information, with PocketBase answering the same query directly
 (``GET /api/collections/messages/records?perPage=50&sort=-created&expand=user`` with
-the user's token): the physical limit of the extra hop on this machine.
+the user's token: the physical limit of the extra hop on this machine).
 
 How it is measured:
 
 - PocketBase runs the chat schema with 5 users and 200 messages (so the page is
   full and has several authors). The app server runs in its own process group;
-  the user logs in through the example's own sign-in form and the cookies it got
-  (``pb_auth`` and the app's session) are replayed by the load generator.
+  the user logs in through each app's own sign-in form and the cookies it got
+  (``pb_auth`` and the app's session, or the floor's session) are replayed by the
+  load generator.
 - The load generator is ApacheBench (``ab`` from Debian's ``apache2-utils``), in
   its own process: C, single-threaded and cheap, so on this 2-core machine it takes
   as little CPU as possible from the servers it measures (a Python generator
@@ -22,8 +25,9 @@ How it is measured:
   to which PocketBase answers a 25 KB list by closing the connection anyway, and
   an app server in production sits behind a reverse proxy that opens a connection
   per request. Both sides pay the same TCP setup on loopback.
-- For each concurrency level, rounds rotate the order of the targets, so drift
-  hits all alike; the table shows medians over rounds (min-max of requests/s).
+- For each concurrency level, rounds rotate the order of the targets (a page
+  always beside its floor), so drift hits all alike; the table shows medians over
+  rounds (min-max of requests/s).
   p50 and p99 come from ``ab -e`` (per-request times, microsecond resolution).
 - The CPU seconds used by PocketBase, the app server (master and workers) and
   ``ab`` are read from ``/proc`` around every run and reported per request:
@@ -40,8 +44,8 @@ rounds cancels out. Before measuring, each page's HTML is compared with its floo
 information, explained by the floors ``relay`` and ``relay-parse`` (the cheapest
 Python hop there is) and the hand-written pages.
 
-Adding an app server (the Django example, say) is one entry in :data:`TARGETS`:
-its command line, its environment and its login path.
+Adding an app server is one entry in :data:`TARGETS`: its command line, its
+environment, its login path and the floor it is held against.
 
 Run: ``.venv/bin/python bench/ssr_load.py [--requests N] [--rounds R]
 [--targets flask-gunicorn,...] [--workers W --threads T]``.
