@@ -554,8 +554,8 @@ def requests_for(concurrency: int, base: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=600, help="requests per ab run")
-    parser.add_argument("--rounds", type=int, default=5, help="runs per target and level")
+    parser.add_argument("--requests", type=int, default=400, help="requests per ab run")
+    parser.add_argument("--rounds", type=int, default=8, help="runs per target and level")
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
     parser.add_argument("--targets", default=",".join(TARGETS), help="app servers to measure")
     parser.add_argument("--workers", type=int, default=2, help="app server processes")
