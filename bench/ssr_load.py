@@ -652,7 +652,7 @@ def main() -> int:
             results["django_page_cpu_ms"] = django_breakdown(
                 server,
                 {name: cookies[name] for name in names if name in DJANGO_PAGES},
-                max(args.breakdown_rounds // 10, 2),
+                max(args.breakdown_rounds // 5, 2),
             )
 
     table = summarise(runs, levels)
