@@ -164,7 +164,7 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
                     Check(
                         "3 SSR page",
                         f"{name} req/s / {vs['floor']}, c={level}",
-                        f"{vs['rps']:.2f} ({errors} errors)",
+                        f"{vs['rps']:.3f} ({errors} errors)",
                         f">= {SSR_TARGET:.2f}, 0 errors",
                         vs["rps"] >= SSR_TARGET and errors == 0,
                         s["command"],
