@@ -557,7 +557,7 @@ def markdown(r: dict[str, dict[str, Any]], found: list[Check]) -> str:
                 )
                 q = row["ratio"]
                 vs = row.get("vs_floor")
-                vs_text = f"**{vs['rps']:.2f}** ({vs['floor']})" if vs else ""
+                vs_text = f"**{vs['rps']:.3f}** ({vs['floor']})" if vs else ""
                 add(
                     f"| {name} | {level} | {row['rps_median']:.0f} "
                     f"({row['rps_min']:.0f}-{row['rps_max']:.0f}) | {vs_text} | "
