@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch  # type: ignore[import-untyped]
 
 from pb_ssr import AuthStore, is_local_path
 
-from .middleware import get_session
+from .middleware import aget_user, get_session, get_user
 
 __all__ = ["is_safe_path", "login_required", "superuser_required", "wants_json"]
 
@@ -90,7 +90,9 @@ def login_required(view: F) -> F:
 
         @functools.wraps(view)
         async def async_wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-            if await get_session(request).auser() is None:
+            # Through aget_user: the user is kept on the request for request.pb_user
+            # and the templates' pb_user.
+            if not (await aget_user(request)).is_authenticated:
                 return _deny(request)
             return await view(request, *args, **kwargs)
 
@@ -98,7 +100,7 @@ def login_required(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-        if get_session(request).user() is None:
+        if not get_user(request).is_authenticated:
             return _deny(request)
         return view(request, *args, **kwargs)
 

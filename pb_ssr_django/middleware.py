@@ -104,6 +104,10 @@ class AnonymousUser:
         return "<AnonymousUser>"
 
 
+class _LazyUser(SimpleLazyObject):  # type: ignore[misc]
+    """``request.pb_user``: the middleware's lazy user (the context processor knows it)."""
+
+
 def _as_user(record: Record | None) -> AuthenticatedUser | AnonymousUser:
     return AuthenticatedUser(record) if record is not None else AnonymousUser()
 
@@ -197,7 +201,7 @@ class PocketBaseMiddleware:
         )
         request.pb_session = session
         request.pb = SimpleLazyObject(session.client)
-        request.pb_user = SimpleLazyObject(partial(get_user, request))
+        request.pb_user = _LazyUser(partial(get_user, request))
         request.apb = partial(aget_pb, request)
         request.apb_user = partial(aget_user, request)
 

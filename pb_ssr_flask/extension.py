@@ -207,7 +207,12 @@ def _unavailable_page() -> str:
 
 
 def _template_context() -> dict[str, Any]:
-    return {"current_user": current_user}
+    # The user itself once the request has resolved it (``login_required`` does): a
+    # template may read it once per row (the chat page: 50 times), and every read
+    # through the LocalProxy costs a context lookup. Until then, the lazy proxy, so a
+    # page that never shows the user never checks the cookie.
+    user = g.get("_pb_ssr_user")
+    return {"current_user": user if user is not None else current_user}
 
 
 def pb_file_url(
