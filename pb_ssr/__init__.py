@@ -12,6 +12,10 @@ one shared connection pool); its auth state is its own::
 
 from __future__ import annotations
 
+from ._async._services import AsyncBatch as AsyncBatch
+from ._async._services import AsyncFileService as AsyncFileService
+from ._async._services import AsyncHealthService as AsyncHealthService
+from ._async._services import AsyncRecordService as AsyncRecordService
 from ._auth_store import AuthStore as AuthStore
 from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._breaker import CircuitBreaker as CircuitBreaker
@@ -22,18 +26,20 @@ from ._client import PocketBase as PocketBase
 from ._compat import OLDEST_POCKETBASE as OLDEST_POCKETBASE
 from ._compat import server_version_problem as server_version_problem
 from ._config import Advice as Advice
-from ._config import ConfigurationError as ConfigurationError
 from ._config import Settings as Settings
 from ._config import settings_advice as settings_advice
 from ._cookie import CookieCodec as CookieCodec
 from ._cookie import CookieUpdate as CookieUpdate
 from ._errors import BlockingCallError as BlockingCallError
 from ._errors import ClientResponseError as ClientResponseError
+from ._errors import ConfigurationError as ConfigurationError
+from ._errors import PocketBaseSSRError as PocketBaseSSRError
 from ._errors import PocketBaseUnavailable as PocketBaseUnavailable
 from ._filter import build_filter as build_filter
 from ._forwarding import forward_headers as forward_headers
 from ._forwarding import is_local_path as is_local_path
 from ._forwarding import resolve_client_ip as resolve_client_ip
+from ._forwarding import safe_next as safe_next
 from ._hints import insecure_cookie_hint as insecure_cookie_hint
 from ._hints import warn_insecure_cookie as warn_insecure_cookie
 from ._outage import UNAVAILABLE_JSON as UNAVAILABLE_JSON
@@ -50,6 +56,8 @@ from ._session import RequestSession as RequestSession
 from ._session import SessionManager as SessionManager
 from ._session import SessionResult as SessionResult
 from ._session import build_store as build_store
+from ._setup import OAUTH2_COOKIE_NAME as OAUTH2_COOKIE_NAME
+from ._setup import PocketBaseConfig as PocketBaseConfig
 from ._shared import RecordSubscription as RecordSubscription
 from ._store import LayeredStore as LayeredStore
 from ._store import Mark as Mark
@@ -57,23 +65,40 @@ from ._store import MemoryStore as MemoryStore
 from ._store import Outcome as Outcome
 from ._store import SessionStore as SessionStore
 from ._store import StoreValue as StoreValue
+from ._sync._services import Batch as Batch
+from ._sync._services import FileService as FileService
+from ._sync._services import HealthService as HealthService
+from ._sync._services import RecordService as RecordService
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import decode_claims as decode_claims
+from ._users import AnonymousUser as AnonymousUser
+from ._users import AuthenticatedUser as AuthenticatedUser
+from ._users import as_user as as_user
 from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "OAUTH2_COOKIE_NAME",
     "OLDEST_POCKETBASE",
     "UNAVAILABLE_JSON",
     "Advice",
+    "AnonymousUser",
+    "AsyncBatch",
+    "AsyncFileService",
+    "AsyncHealthService",
     "AsyncPocketBase",
+    "AsyncRecordService",
     "AuthStore",
+    "AuthenticatedUser",
+    "Batch",
     "BlockingCallError",
     "CircuitBreaker",
     "ClientResponseError",
     "ConfigurationError",
     "CookieCodec",
     "CookieUpdate",
+    "FileService",
+    "HealthService",
     "LayeredStore",
     "ListResult",
     "Mark",
@@ -81,9 +106,12 @@ __all__ = [
     "OutageLog",
     "Outcome",
     "PocketBase",
+    "PocketBaseConfig",
+    "PocketBaseSSRError",
     "PocketBaseUnavailable",
     "Record",
     "RecordAuthResponse",
+    "RecordService",
     "RecordSubscription",
     "RedisStore",
     "RequestSession",
@@ -95,6 +123,7 @@ __all__ = [
     "StoreValue",
     "TokenClaims",
     "aclose_default_pool",
+    "as_user",
     "breaker_for",
     "build_filter",
     "build_store",
@@ -106,6 +135,7 @@ __all__ = [
     "is_outage",
     "reset_breakers",
     "resolve_client_ip",
+    "safe_next",
     "server_version_problem",
     "settings_advice",
     "warn_insecure_cookie",

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 import httpx
 
 from ._base import _check_base_url
+from ._errors import ConfigurationError
 
 __all__ = ["Advice", "ConfigurationError", "Settings", "settings_advice"]
 
@@ -97,10 +98,6 @@ def settings_advice(settings: Settings, *, source: str = "POCKETBASE") -> list[A
             )
         )
     return out
-
-
-class ConfigurationError(ValueError):
-    """A pb-ssr setting is missing or invalid; the message names the key and the fix."""
 
 
 @dataclass(frozen=True, slots=True)

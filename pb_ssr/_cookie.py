@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 from itsdangerous import BadData, URLSafeSerializer
 
 from ._config import Settings
+from ._errors import ConfigurationError
 from ._tokens import decode_claims
 
 __all__ = ["CookieCodec", "CookieUpdate"]
@@ -133,7 +134,7 @@ class CookieCodec:
         self._serializer: URLSafeSerializer | None = None
         if settings.COOKIE_FORMAT == "signed":
             if not secret_key:
-                raise ValueError(
+                raise ConfigurationError(
                     "A secret key is required to sign the pb-ssr auth cookie: set SECRET_KEY."
                 )
             # itsdangerous takes keys oldest to newest and signs with the last one.

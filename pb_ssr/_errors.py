@@ -1,22 +1,27 @@
-"""The one exception pb-ssr raises for a failed PocketBase call.
+"""Every exception pb-ssr raises, in one tree.
 
 ::
 
     Exception
-    └── ClientResponseError       every failed request, like the JS SDK's
-        │                         ``status >= 400``: PocketBase said no
-        └── PocketBaseUnavailable ``status == 0``: PocketBase did not answer --
-                                  refused, timed out, dropped (``is_abort`` for a
-                                  timeout), or not even tried because its circuit
-                                  breaker is open (``circuit_open``); also what a
-                                  session raises with ``ON_BACKEND_ERROR = "raise"``
+    └── PocketBaseSSRError            catch-all for pb-ssr's own errors
+        ├── ConfigurationError        (also a ValueError) a setup mistake: a missing or
+        │                             invalid setting, no secret key to sign the cookie
+        │                             with, a service client without credentials; the
+        │                             message names the key and the fix. Django shows it
+        │                             as ``ImproperlyConfigured``, Flask raises it as is
+        ├── ClientResponseError       every failed request, like the JS SDK's
+        │   │                         ``status >= 400``: PocketBase said no
+        │   └── PocketBaseUnavailable ``status == 0``: PocketBase did not answer --
+        │                             refused, timed out, dropped (``is_abort`` for a
+        │                             timeout), or not even tried because its circuit
+        │                             breaker is open (``circuit_open``); also what a
+        │                             session raises with ``ON_BACKEND_ERROR = "raise"``
+        └── BlockingCallError         (also a RuntimeError) a sync session read inside a
+                                      running event loop, before the session was
+                                      loaded: ``await`` it
 
 The adapters answer an unhandled ``PocketBaseUnavailable``, and any
 ``ClientResponseError`` with a 5xx status, with a 503 page (``HANDLE_UNAVAILABLE``).
-
-    RuntimeError
-    └── BlockingCallError         a sync session read inside a running event loop,
-                                  before the session was loaded: ``await`` it
 
 Bad *untrusted* input (a tampered cookie, a garbage token) never raises: it
 turns into an anonymous request. Misuse of the API raises ``TypeError`` or
@@ -28,7 +33,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["BlockingCallError", "ClientResponseError", "PocketBaseUnavailable"]
+__all__ = [
+    "BlockingCallError",
+    "ClientResponseError",
+    "ConfigurationError",
+    "PocketBaseSSRError",
+    "PocketBaseUnavailable",
+]
 
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 
@@ -38,7 +49,15 @@ def redact_url(url: str) -> str:
     return _TOKEN_QUERY.sub(r"\1***", url)
 
 
-class ClientResponseError(Exception):
+class PocketBaseSSRError(Exception):
+    """The base of every exception pb-ssr raises (the tree is in this module's docstring)."""
+
+
+class ConfigurationError(PocketBaseSSRError, ValueError):
+    """A pb-ssr setting is missing or invalid; the message names the key and the fix."""
+
+
+class ClientResponseError(PocketBaseSSRError):
     """A PocketBase request that failed, with the evidence attached.
 
     Mirrors the JS SDK's ``ClientResponseError``. A transport failure (connection
@@ -233,7 +252,7 @@ class PocketBaseUnavailable(ClientResponseError):
         )
 
 
-class BlockingCallError(RuntimeError):
+class BlockingCallError(PocketBaseSSRError, RuntimeError):
     """A synchronous pb-ssr call was made where it would block a running event loop.
 
     Reading the session synchronously (``request.pb_user``, ``current_user``,

@@ -20,7 +20,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["clean_user_agent", "forward_headers", "is_local_path", "resolve_client_ip"]
+__all__ = [
+    "clean_user_agent",
+    "forward_headers",
+    "is_local_path",
+    "resolve_client_ip",
+    "safe_next",
+]
 
 #: Longest User-Agent forwarded (PocketBase itself keeps 200 characters of it).
 MAX_USER_AGENT = 512
@@ -128,3 +134,26 @@ def is_local_path(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def safe_next(
+    target: object, *, host: str | None = None, https: bool = False, default: str = "/"
+) -> str:
+    """Where to send the browser after a sign-in: *target* if it stays on this site.
+
+    The one ``next`` check of both adapters. A path passes :func:`is_local_path`;
+    an absolute URL passes only with an ``http``/``https`` scheme (``https`` alone
+    when *https*), no user info, and exactly *host* (the request's ``Host``, port
+    included). Anything else, or no *target*, gives *default*.
+    """
+    if not isinstance(target, str) or not target:
+        return default
+    if is_local_path(target):
+        return target
+    if host is None or any(ch in target for ch in "\\\r\n\t\x00"):
+        return default
+    parts = urlsplit(target)
+    schemes = ("https",) if https else ("http", "https")
+    if parts.scheme not in schemes or "@" in parts.netloc:
+        return default
+    return target if parts.netloc.lower() == host.lower() else default

@@ -34,7 +34,7 @@ def _import_redis() -> Any:
         import redis
         import redis.asyncio
     except ImportError:  # pragma: no cover - exercised without the extra
-        from ._config import ConfigurationError
+        from ._errors import ConfigurationError
 
         raise ConfigurationError(
             "STORE = 'redis://...' needs redis-py: pip install \"pb-ssr[redis]\"."

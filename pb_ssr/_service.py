@@ -25,7 +25,7 @@ from ._auth_store import AuthStore
 from ._base import RequestSpec
 from ._client import AsyncPocketBase, PocketBase
 from ._config import Settings
-from ._errors import ClientResponseError
+from ._errors import ClientResponseError, ConfigurationError
 from ._records import Record
 from ._store import classify_error
 from ._sync._services import RecordService
@@ -124,13 +124,13 @@ class ServiceClient:
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
         if not token and not (email and password):
-            raise ValueError(
+            raise ConfigurationError(
                 "The service client needs a superuser: set PB_SUPERUSER_EMAIL and "
                 "PB_SUPERUSER_PASSWORD (or SUPERUSER_EMAIL/SUPERUSER_PASSWORD in the "
                 "pb-ssr settings), or give a pre-issued SERVICE_TOKEN."
             )
         if token and decode_claims(token) is None:
-            raise ValueError(
+            raise ConfigurationError(
                 "The pre-issued service token (SERVICE_TOKEN / PB_SERVICE_TOKEN) is not a "
                 "PocketBase token: copy the whole token, or use superuser credentials."
             )

@@ -704,7 +704,7 @@ def build_store(settings: Settings, *, timer: Any = time.time) -> SessionStore:
     if store == "memory":
         return local
     if store.startswith("django-cache:"):
-        from ._config import ConfigurationError
+        from ._errors import ConfigurationError
 
         raise ConfigurationError(
             "STORE = 'django-cache:...' works only with pb_ssr_django (it reads Django's "

@@ -24,12 +24,12 @@ a second factor is only ever chained to the first one *of the same email*.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Generator, Mapping, MutableMapping
+from collections.abc import Callable, Generator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
-from ._errors import ClientResponseError
+from ._errors import ClientResponseError, ConfigurationError
 from .messages import (
     BAD_CODE,
     BAD_EMAIL,
@@ -40,14 +40,20 @@ from .messages import (
     FINISH_SIGN_IN,
     NO_CODES,
     NO_SECOND_FACTOR,
+    NO_SIGN_OUT_EVERYWHERE,
     NOTHING_CHOSEN,
     OAUTH2_FAILED,
     PASSWORDS_DIFFER,
     RESET_SENT,
+    SIGNED_OUT_EVERYWHERE,
     SIGNUP_FAILED,
     VERIFY_SENT,
     auth_failure,
 )
+
+if TYPE_CHECKING:
+    from ._service import ServiceClient
+    from ._session import RequestSession
 
 __all__ = [
     "CHANGE_REFUSED",
@@ -79,6 +85,8 @@ __all__ = [
     "request_verification",
     "run",
     "same_email",
+    "sign_out",
+    "sign_out_everywhere",
     "sign_up",
     "start_mfa",
 ]
@@ -93,7 +101,7 @@ SIGNUP_FIELDS = {"password": "password", "passwordConfirm": "password_confirm", 
 #: The fields of the new-password form.
 PASSWORD_FIELDS = {"password": "password", "passwordConfirm": "password_confirm"}
 
-StepKind = Literal["signed_in", "redirect", "page", "message", "external"]
+StepKind = Literal["signed_in", "signed_out", "redirect", "page", "message", "external"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,9 @@ class Step:
 
     - ``signed_in``: the request's auth store holds the new session; rotate the CSRF
       token and the framework session key, then redirect (303) to ``next``.
+    - ``signed_out``: end the request's session (``RequestSession.logout()``) and
+      rotate the CSRF token; then show the message if there is one, else redirect
+      (303) to :attr:`page` when set, else to ``next``.
     - ``redirect``: go (303) to the page named :attr:`page` (``"login"``, ``"mfa"``,
       ``"otp_request"``, ``"otp_verify"``), keeping ``next``.
     - ``page``: render the page :attr:`page` with :attr:`status`, :attr:`error`,
@@ -155,10 +166,11 @@ class Step:
 
 #: A flow: yields calls, receives their answers, returns the step.
 Flow = Generator[Call, Any, Step]
+T = TypeVar("T")
 
 
-def run(flow: Flow, users: Any) -> Step:
-    """Drive *flow* with a sync ``RecordService`` of the auth collection."""
+def run(flow: Generator[Call, Any, T], users: Any) -> T:
+    """Drive *flow* with a sync ``RecordService`` of the auth collection; its result."""
     try:
         call = next(flow)
         while True:
@@ -169,11 +181,11 @@ def run(flow: Flow, users: Any) -> Step:
             else:
                 call = flow.send(result)
     except StopIteration as stop:
-        step: Step = stop.value
-        return step
+        done: T = stop.value
+        return done
 
 
-async def arun(flow: Flow, users: Any) -> Step:
+async def arun(flow: Generator[Call, Any, T], users: Any) -> T:
     """Drive *flow* with an async ``AsyncRecordService`` of the auth collection."""
     try:
         call = next(flow)
@@ -185,8 +197,8 @@ async def arun(flow: Flow, users: Any) -> Step:
             else:
                 call = flow.send(result)
     except StopIteration as stop:
-        step: Step = stop.value
-        return step
+        done: T = stop.value
+        return done
 
 
 # -- the pure helpers -----------------------------------------------------------------
@@ -234,6 +246,41 @@ def login_page(state: Mapping[str, Any]) -> tuple[str, str | None]:
     if flow is not None and flow.get("first") == "otp":
         return flow.get("email", ""), FINISH_SIGN_IN
     return "", None
+
+
+def sign_out(state: MutableMapping[str, Any]) -> Step:
+    """Sign out (the adapter ends the session: deny-listed token, deleted cookie)."""
+    state.pop(MFA_KEY, None)
+    state.pop(OTP_KEY, None)
+    return Step(kind="signed_out")
+
+
+def sign_out_everywhere(
+    state: MutableMapping[str, Any],
+    session: RequestSession,
+    service: Callable[[], ServiceClient],
+) -> Step:
+    """Sign out of every device: every token of the user is revoked at PocketBase.
+
+    :param service: returns the app's service client; a :class:`ConfigurationError`
+        (no superuser credentials) is a 501 page and nothing changes. An outage keeps
+        the user signed in (503).
+    """
+    title = "Sign out everywhere"
+    try:
+        client = service()
+    except ConfigurationError:
+        return Step.say(title, NO_SIGN_OUT_EVERYWHERE, 501)
+    try:
+        signed_in = session.logout_everywhere(client)
+    except ClientResponseError as exc:
+        message, status = auth_failure(exc, NO_SIGN_OUT_EVERYWHERE)
+        return Step.say(title, message, status)
+    state.pop(MFA_KEY, None)
+    state.pop(OTP_KEY, None)
+    if not signed_in:
+        return Step(kind="signed_out", page="login")
+    return Step(kind="signed_out", title=title, message=SIGNED_OUT_EVERYWHERE, login_link=True)
 
 
 # -- password and sign-up ----------------------------------------------------------
@@ -535,9 +582,12 @@ def confirm_password_reset(token: str, secret: str, confirm: str) -> Flow:
     )
 
 
-def request_verification(email: str) -> Flow:
-    """Mail a verification link; the answer is the same whether the account exists."""
-    email = email.strip()
+def request_verification(email: str, *, own_email: str = "") -> Flow:
+    """Mail a verification link; the answer is the same whether the account exists.
+
+    :param own_email: the signed-in user's address, which wins over *email*.
+    """
+    email = (own_email or email).strip()
     if not email:
         return Step.show("verify_request", 400, field_errors={"email": "Enter your email address."})
     try:
@@ -606,8 +656,10 @@ def confirm_email_change(token: str, secret: str) -> Flow:
             field_errors=errors,
             values={"token": token},
         )
-    return Step.say(
-        "Email changed",
-        "Your email address was changed. Sign in with the new one.",
+    # PocketBase revoked every token of the account: this browser's session ends now.
+    return Step(
+        kind="signed_out",
+        title="Email changed",
+        message="Your email address was changed. Sign in with the new one.",
         login_link=True,
     )

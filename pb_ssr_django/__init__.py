@@ -25,6 +25,10 @@
         page = request.pb.collection("messages").get_list(1, 50, sort="-created")
         return render(request, "messages.html", {"page": page, "user": request.pb_user})
 
+    # the superuser service client (credentials from POCKETBASE), e.g. for aggregation
+    from pb_ssr_django import service
+    totals = service().collection("messages").get_full_list(fields="user")
+
 The names below are imported lazily, so ``import pb_ssr_django`` works before
 Django's settings are configured (``INSTALLED_APPS`` loading, tooling).
 """
@@ -35,10 +39,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pb_ssr import AnonymousUser as AnonymousUser
+    from pb_ssr import AuthenticatedUser as AuthenticatedUser
+
+    from .conf import service as service
     from .decorators import login_required as login_required
     from .decorators import superuser_required as superuser_required
-    from .middleware import AnonymousUser as AnonymousUser
-    from .middleware import AuthenticatedUser as AuthenticatedUser
     from .middleware import PocketBaseMiddleware as PocketBaseMiddleware
     from .middleware import get_session as get_session
 
@@ -48,15 +54,17 @@ __all__ = [
     "PocketBaseMiddleware",
     "get_session",
     "login_required",
+    "service",
     "superuser_required",
 ]
 
 _LAZY = {
-    "AnonymousUser": ".middleware",
-    "AuthenticatedUser": ".middleware",
+    "AnonymousUser": "pb_ssr",
+    "AuthenticatedUser": "pb_ssr",
     "PocketBaseMiddleware": ".middleware",
     "get_session": ".middleware",
     "login_required": ".decorators",
+    "service": ".conf",
     "superuser_required": ".decorators",
 }
 
@@ -65,7 +73,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(module, __name__ if module[0] == "." else None), name)
     globals()[name] = value
     return value
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.apps import AppConfig  # type: ignore[import-untyped]
+from django.apps import AppConfig
 
 __all__ = ["PbSsrDjangoConfig"]
 
 
-class PbSsrDjangoConfig(AppConfig):  # type: ignore[misc]
+class PbSsrDjangoConfig(AppConfig):
     """pb-ssr for Django: system checks, templates and the ``pb_ssr`` template tags."""
 
     name = "pb_ssr_django"

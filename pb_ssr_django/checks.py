@@ -34,21 +34,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings  # type: ignore[import-untyped]
-from django.core.checks import Error, Tags, Warning, register  # type: ignore[import-untyped]
-from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
-from django.urls import NoReverseMatch, reverse  # type: ignore[import-untyped]
-from django.utils.module_loading import import_string  # type: ignore[import-untyped]
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
-from pb_ssr import (
-    OLDEST_POCKETBASE,
-    ClientResponseError,
-    PocketBase,
-    Settings,
-    breaker_for,
-    server_version_problem,
-    settings_advice,
-)
+from pb_ssr import Settings, settings_advice
 
 from .conf import get_config
 
@@ -58,20 +50,16 @@ __all__ = [
     "W002",
     "check_advice",
     "check_advice_deploy",
-    "check_circuit_breaker",
     "check_cookie_samesite",
     "check_cookie_secure",
     "check_csrf_for_auth_urls",
+    "check_live",
     "check_middleware",
-    "check_pocketbase_reachable",
     "check_settings",
-    "check_store_reachable",
 ]
 
 #: The tag of every pb-ssr check.
 TAG = "pb_ssr"
-#: Seconds the reachability check (W003) waits for PocketBase.
-HEALTH_TIMEOUT = 3.0
 
 _MIDDLEWARE = "pb_ssr_django.middleware.PocketBaseMiddleware"
 _SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -161,45 +149,6 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return errors
 
 
-def check_cookie_secure(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W001`` (deploy): the auth cookie must be ``Secure``."""
-    pb_settings = _settings_or_none()
-    if pb_settings is not None and not pb_settings.COOKIE_SECURE:
-        return [W001]
-    return []
-
-
-def check_cookie_samesite(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W002`` (deploy): the auth cookie must not be ``SameSite=None``."""
-    pb_settings = _settings_or_none()
-    if pb_settings is not None and pb_settings.COOKIE_SAMESITE == "None":
-        return [W002]
-    return []
-
-
-def check_pocketbase_reachable(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W003`` (deploy): PocketBase answers ``/api/health``.
-
-    A warning, not an error: PocketBase may simply start after the app.
-    """
-    pb_settings = _settings_or_none()
-    if pb_settings is None:
-        return []
-    pb = PocketBase(pb_settings.URL, timeout=min(HEALTH_TIMEOUT, pb_settings.TIMEOUT))
-    try:
-        pb.health.check()
-    except ClientResponseError as exc:
-        return [
-            Warning(
-                f"PocketBase at {pb_settings.URL} did not answer /api/health: {exc.message}",
-                hint="Start PocketBase, or fix POCKETBASE['URL'] (the address the app "
-                "server reaches it at).",
-                id="pb_ssr.W003",
-            )
-        ]
-    return []
-
-
 #: The core's advice codes and the check ids they get here; deploy-only ones marked.
 ADVICE_IDS: dict[str, tuple[str, bool]] = {
     "trusted-proxies-everyone": ("pb_ssr.W004", False),
@@ -249,67 +198,43 @@ def check_csrf_for_auth_urls(app_configs: Any = None, **kwargs: Any) -> list[Any
     ]
 
 
-def check_store_reachable(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W008`` (deploy): a shared ``STORE`` answers.
+#: The codes of :meth:`pb_ssr.PocketBaseConfig.diagnose` and the ids they get here.
+DIAGNOSIS_IDS: dict[str, str] = {
+    "unreachable": "pb_ssr.W003",
+    "too-old": "pb_ssr.E003",
+    "store-down": "pb_ssr.W008",
+    "breaker-open": "pb_ssr.W009",
+}
 
-    A warning: pb-ssr runs on each process's memory while the store is down.
+
+def check_cookie_secure(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W001`` (deploy): the auth cookie must be ``Secure``."""
+    pb_settings = _settings_or_none()
+    return [W001] if pb_settings is not None and not pb_settings.COOKIE_SECURE else []
+
+
+def check_cookie_samesite(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``pb_ssr.W002`` (deploy): the auth cookie must not be ``SameSite=None``."""
+    pb_settings = _settings_or_none()
+    return [W002] if pb_settings is not None and pb_settings.COOKIE_SAMESITE == "None" else []
+
+
+def check_live(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``W003``, ``E003``, ``W008``, ``W009`` (deploy): PocketBase, the store, the breaker.
+
+    Network calls, hence deployment checks only. W003 is a warning: PocketBase may
+    simply start after the app.
     """
     try:
         config = get_config()
     except ImproperlyConfigured:
         return []
-    problem = config.manager.ping_store()
-    if problem is None:
-        return []
-    return [
-        Warning(
-            f"The pb-ssr session store does not answer ({problem}): each process falls back "
-            "to its own memory, so a sign-out seen by one worker is unknown to the others.",
-            hint="Start the store, or fix POCKETBASE['STORE'] (and CACHES for django-cache:).",
-            id="pb_ssr.W008",
-        )
-    ]
-
-
-def check_circuit_breaker(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W009`` (deploy): this process's circuit breaker for PocketBase is closed."""
-    pb_settings = _settings_or_none()
-    if pb_settings is None:
-        return []
-    breaker = breaker_for(pb_settings.URL)
-    if breaker.state == "closed":
-        return []
-    return [
-        Warning(
-            f"The circuit breaker for PocketBase at {pb_settings.URL} is {breaker.state} after "
-            f"{breaker.failures} failed call(s) in a row: PocketBase calls fail fast with "
-            "PocketBaseUnavailable and views answer 503.",
-            hint="Check that PocketBase runs and answers quickly; the breaker closes by "
-            "itself on the first answer.",
-            id="pb_ssr.W009",
-        )
-    ]
-
-
-def check_pocketbase_version(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.E003`` (deploy): PocketBase is a release pb-ssr supports (0.23 or newer).
-
-    Silent when PocketBase does not answer: ``pb_ssr.W003`` reports that.
-    """
-    pb_settings = _settings_or_none()
-    if pb_settings is None:
-        return []
-    pb = PocketBase(pb_settings.URL, timeout=min(HEALTH_TIMEOUT, pb_settings.TIMEOUT))
-    problem = server_version_problem(pb)
-    if problem is None:
-        return []
-    return [
-        Error(
-            problem,
-            hint=f"Run PocketBase {OLDEST_POCKETBASE} or newer, or point POCKETBASE['URL'] at one.",
-            id="pb_ssr.E003",
-        )
-    ]
+    out = []
+    for found in config.diagnose():
+        check_id = DIAGNOSIS_IDS[found.code]
+        kind = Error if check_id.startswith("pb_ssr.E") else Warning
+        out.append(kind(found.message, hint=found.hint, id=check_id))
+    return out
 
 
 def register_checks() -> None:
@@ -318,10 +243,7 @@ def register_checks() -> None:
     register(check_middleware, TAG)
     register(check_cookie_secure, TAG, Tags.security, deploy=True)
     register(check_cookie_samesite, TAG, Tags.security, deploy=True)
-    register(check_pocketbase_reachable, TAG, deploy=True)
     register(check_advice, TAG, Tags.security)
     register(check_advice_deploy, TAG, Tags.security, deploy=True)
     register(check_csrf_for_auth_urls, TAG, Tags.security)
-    register(check_store_reachable, TAG, deploy=True)
-    register(check_circuit_breaker, TAG, deploy=True)
-    register(check_pocketbase_version, TAG, deploy=True)
+    register(check_live, TAG, deploy=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .middleware import AnonymousUser, _LazyUser
+from pb_ssr import AnonymousUser
+
+from .middleware import _LazyUser
 
 __all__ = ["pocketbase"]
 

@@ -8,27 +8,22 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction
-from django.conf import settings  # type: ignore[import-untyped]
-from django.core.exceptions import PermissionDenied  # type: ignore[import-untyped]
-from django.http import HttpResponseRedirect, JsonResponse, QueryDict  # type: ignore[import-untyped]
-from django.shortcuts import resolve_url  # type: ignore[import-untyped]
-from django.urls import NoReverseMatch  # type: ignore[import-untyped]
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse, QueryDict
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch
 
 from pb_ssr import AuthStore, is_local_path
 
 from .middleware import aget_user, get_session, get_user
 
-__all__ = ["is_safe_path", "login_required", "superuser_required", "wants_json"]
+__all__ = ["login_required", "superuser_required", "wants_json"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The body of the JSON 401 (PocketBase's own error shape).
 UNAUTHORIZED_BODY: dict[str, Any] = {"status": 401, "message": "Sign in to continue.", "data": {}}
-
-
-def is_safe_path(target: str | None) -> bool:
-    """True when *target* is a path on this site (see :func:`pb_ssr.is_local_path`)."""
-    return is_local_path(target)
 
 
 def wants_json(request: Any) -> bool:
@@ -61,7 +56,7 @@ def _deny(request: Any) -> Any:
     query = QueryDict(parts.query, mutable=True)
     target = request.get_full_path()
     # Only ever a path on this site: a request line such as //evil.test/ is not passed on.
-    if is_safe_path(target):
+    if is_local_path(target):
         query["next"] = target
     location = parts._replace(query=query.urlencode(safe="/")).geturl()
     return HttpResponseRedirect(location)

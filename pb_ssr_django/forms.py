@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms  # type: ignore[import-untyped]
+from django import forms
 
 __all__ = [
     "CodeForm",
+    "EmailChangeForm",
     "EmailForm",
     "LoginForm",
+    "PasswordForm",
     "SetPasswordForm",
     "SignupForm",
     "VerifyRequestForm",
@@ -42,26 +44,26 @@ def _password_field(label: str, autocomplete: str) -> Any:
     )
 
 
-class LoginForm(forms.Form):  # type: ignore[misc]
+class LoginForm(forms.Form):
     """Email and password."""
 
     email = _email_field("username")
     password = _password_field("Password", "current-password")
 
 
-class EmailForm(forms.Form):  # type: ignore[misc]
+class EmailForm(forms.Form):
     """Just an email address: one-time code and password-reset requests."""
 
     email = _email_field("email")
 
 
-class VerifyRequestForm(forms.Form):  # type: ignore[misc]
+class VerifyRequestForm(forms.Form):
     """The email to verify; a signed-in user's own address is used instead when left out."""
 
     email = _email_field("email", required=False)
 
 
-class CodeForm(forms.Form):  # type: ignore[misc]
+class CodeForm(forms.Form):
     """The one-time code from the mail."""
 
     code = forms.CharField(
@@ -71,7 +73,7 @@ class CodeForm(forms.Form):  # type: ignore[misc]
     )
 
 
-class _PasswordPair(forms.Form):  # type: ignore[misc]
+class _PasswordPair(forms.Form):
     def clean(self) -> Any:
         data = super().clean()
         password = data.get("password")
@@ -99,3 +101,18 @@ class SignupForm(_PasswordPair):
     )
     password = _password_field("Password", "new-password")
     password_confirm = _password_field("Repeat the password", "new-password")
+
+
+class EmailChangeForm(forms.Form):
+    """The new email address of the signed-in user."""
+
+    email = forms.EmailField(
+        label="New email",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PasswordForm(forms.Form):
+    """The account's current password (confirming an email change)."""
+
+    password = _password_field("Password", "current-password")

@@ -39,21 +39,22 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpResponse, JsonResponse  # type: ignore[import-untyped]
-from django.template import loader  # type: ignore[import-untyped]
-from django.utils.cache import patch_cache_control, patch_vary_headers  # type: ignore[import-untyped]
-from django.utils.functional import SimpleLazyObject  # type: ignore[import-untyped]
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 
 from pb_ssr import (
     UNAVAILABLE_JSON,
+    AnonymousUser,
     AsyncPocketBase,
+    AuthenticatedUser,
     ClientResponseError,
     OutageLog,
-    Record,
     RequestSession,
     SessionResult,
+    as_user,
     is_outage,
-    resolve_client_ip,
     warn_insecure_cookie,
 )
 
@@ -66,50 +67,8 @@ logger = logging.getLogger("pb_ssr.django")
 outages = OutageLog(logger)
 
 
-class AuthenticatedUser(Record):
-    """The signed-in auth record (a ``dict`` of its JSON) with Django-style flags."""
-
-    __slots__ = ()
-    is_authenticated = True
-    is_anonymous = False
-
-    @property
-    def is_superuser(self) -> bool:
-        """True for a record of PocketBase's ``_superusers`` collection."""
-        return self.collection_name == "_superusers"
-
-
-class AnonymousUser:
-    """Nobody is signed in: falsy, ``is_authenticated`` is ``False`` (like Django's)."""
-
-    is_authenticated = False
-    is_anonymous = True
-    is_superuser = False
-    id = ""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Anonymous users have no fields."""
-        return default
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AnonymousUser)
-
-    def __hash__(self) -> int:
-        return hash(AnonymousUser)
-
-    def __repr__(self) -> str:
-        return "<AnonymousUser>"
-
-
-class _LazyUser(SimpleLazyObject):  # type: ignore[misc]
+class _LazyUser(SimpleLazyObject):
     """``request.pb_user``: the middleware's lazy user (the context processor knows it)."""
-
-
-def _as_user(record: Record | None) -> AuthenticatedUser | AnonymousUser:
-    return AuthenticatedUser(record) if record is not None else AnonymousUser()
 
 
 def get_session(request: Any) -> RequestSession:
@@ -130,7 +89,7 @@ def get_user(request: Any) -> AuthenticatedUser | AnonymousUser:
     """Return the signed-in user of *request* (sync; the cookie is checked on first use)."""
     user: AuthenticatedUser | AnonymousUser | None = getattr(request, "_cached_pb_user", None)
     if user is None:
-        user = _as_user(get_session(request).user())
+        user = as_user(get_session(request).user())
         request._cached_pb_user = user
     return user
 
@@ -139,7 +98,7 @@ async def aget_user(request: Any) -> AuthenticatedUser | AnonymousUser:
     """The async twin of :func:`get_user`."""
     user: AuthenticatedUser | AnonymousUser | None = getattr(request, "_cached_pb_user", None)
     if user is None:
-        user = _as_user(await get_session(request).auser())
+        user = as_user(await get_session(request).auser())
         request._cached_pb_user = user
     return user
 
@@ -189,14 +148,11 @@ class PocketBaseMiddleware:
     def process_request(self, request: Any) -> None:
         """Open the session (no I/O) and attach the lazy attributes to *request*."""
         config = get_config()
-        settings = config.settings
         meta = request.META
-        client_ip = resolve_client_ip(
-            meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR"), settings.TRUSTED_PROXIES
-        )
-        session = config.manager.open(
-            request.COOKIES.get(settings.COOKIE_NAME),
-            client_ip=client_ip,
+        session = config.open(
+            request.COOKIES.get(config.settings.COOKIE_NAME),
+            remote_addr=meta.get("REMOTE_ADDR"),
+            forwarded_for=meta.get("HTTP_X_FORWARDED_FOR"),
             user_agent=meta.get("HTTP_USER_AGENT"),
         )
         request.pb_session = session

@@ -16,8 +16,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.cache import caches  # type: ignore[import-untyped]
-from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 
 from pb_ssr import StoreValue
 from pb_ssr._store import dumps, loads
@@ -41,7 +41,7 @@ class DjangoCacheStore:
     """
 
     def __init__(self, alias: str) -> None:
-        from django.conf import settings  # type: ignore[import-untyped]
+        from django.conf import settings
 
         if alias not in getattr(settings, "CACHES", {}):
             raise ImproperlyConfigured(

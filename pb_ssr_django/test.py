@@ -22,26 +22,14 @@ and for views called directly::
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
 
-from pb_ssr import CookieUpdate, decode_claims
+from pb_ssr import CookieUpdate
 
 from .conf import get_config
 
 __all__ = ["auth_cookie", "login", "logout", "request_with_user"]
-
-
-class _HasAuth(Protocol):
-    """What :func:`login` needs of a user: ``pb_ssr.testing.TestUser`` or an auth response."""
-
-    @property
-    def token(self) -> str: ...
-
-    @property
-    def record(self) -> Mapping[str, Any] | None: ...
 
 
 class _HasCookies(Protocol):
@@ -50,36 +38,21 @@ class _HasCookies(Protocol):
     cookies: SimpleCookie
 
 
-def auth_cookie(
-    user: _HasAuth | None = None,
-    *,
-    token: str | None = None,
-    record: Mapping[str, Any] | None = None,
-) -> CookieUpdate:
-    """Return the auth cookie that signs *user* (or *token* and *record*) in.
+def auth_cookie(user: Any = None, *, token: str | None = None, record: Any = None) -> CookieUpdate:
+    """The auth cookie that signs *user* (or *token* and *record*) in.
 
     :raises TypeError: when neither *user* nor *token* is given.
     :raises ValueError: when the cookie would be too large to store.
     """
-    if user is not None:
-        token, record = user.token, user.record
-    if not token:
-        raise TypeError("login() needs a user (with .token and .record) or token=.")
-    claims = decode_claims(token)
-    left = claims.seconds_left(time.time()) if claims is not None else 3600.0
-    max_age = int(left) if left != float("inf") else 3600
-    cookie = get_config().manager.codec.dump(token, record, max_age=max_age)
-    if cookie.is_delete:
-        raise ValueError("The auth cookie would be too large to store; trim RECORD_FIELDS.")
-    return cookie
+    return get_config().login_cookie(user, token=token, record=record)
 
 
 def login(
     client: _HasCookies,
-    user: _HasAuth | None = None,
+    user: Any = None,
     *,
     token: str | None = None,
-    record: Mapping[str, Any] | None = None,
+    record: Any = None,
 ) -> None:
     """Set the signed auth cookie of *user* on the Django test *client*.
 
@@ -111,10 +84,10 @@ def logout(client: _HasCookies) -> None:
 
 def request_with_user(
     request: Any,
-    user: _HasAuth | None = None,
+    user: Any = None,
     *,
     token: str | None = None,
-    record: Mapping[str, Any] | None = None,
+    record: Any = None,
 ) -> Any:
     """Put the auth cookie of *user* on a ``RequestFactory`` *request* and return it.
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from django.urls import path  # type: ignore[import-untyped]
+from django.urls import path
 
 from . import views
 
@@ -29,4 +29,10 @@ urlpatterns = [
     ),
     path("verify/", views.VerifyRequestView.as_view(), name="verify_request"),
     path("verify/<str:token>/", views.VerifyConfirmView.as_view(), name="verify_confirm"),
+    path("email-change/", views.EmailChangeView.as_view(), name="email_change"),
+    path(
+        "email-change/<str:token>/",
+        views.EmailChangeConfirmView.as_view(),
+        name="email_change_confirm",
+    ),
 ]

@@ -19,9 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django import template  # type: ignore[import-untyped]
-
-from pb_ssr import PocketBase
+from django import template
 
 from ..conf import get_config
 
@@ -43,11 +41,7 @@ def pb_file_url(
     :param download: serve the file as an attachment.
     :param token: a *file* token (``pb.files.get_token()``) for protected files.
     """
-    if not filename or not isinstance(record, Mapping):
-        return ""
-    settings = get_config().settings
-    files = PocketBase(settings.PUBLIC_URL or settings.URL).files
-    return files.get_url(record, str(filename), thumb=thumb or None, download=download, token=token)
+    return get_config().file_url(record, filename, thumb, download, token)
 
 
 def pb_file_url_filter(record: Mapping[str, Any] | None, filename: str | None) -> str:

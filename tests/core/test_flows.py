@@ -210,7 +210,7 @@ def test_reset_verification_and_email_change_for_real(
     token = extract_token(mail_sink.wait_for(new_email, subject_contains="new email"))
     assert drive(flows.confirm_email_change(token, "wrong-password"), url, pb).status == 400
     changed = drive(flows.confirm_email_change(token, "new-password-1"), url, pb)
-    assert changed.kind == "message" and changed.login_link
+    assert changed.kind == "signed_out" and changed.login_link
     assert (
         drive(flows.password({}, new_email, "new-password-1"), url, PocketBase(url)).kind
         == "signed_in"

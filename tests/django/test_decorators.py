@@ -9,9 +9,10 @@ from django.http import HttpResponse
 from django.test import AsyncClient, Client, RequestFactory
 
 from pb_ssr import PocketBase
+from pb_ssr import is_local_path as is_safe_path
 from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_django import PocketBaseMiddleware, login_required
-from pb_ssr_django.decorators import is_safe_path, wants_json
+from pb_ssr_django.decorators import wants_json
 from pb_ssr_django.test import login
 
 from .conftest import Configure, form_login, text

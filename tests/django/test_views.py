@@ -12,10 +12,12 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from django.core import signing
+from django.conf import settings
 from django.test import Client, override_settings
+from itsdangerous import URLSafeTimedSerializer
 
 import pb_ssr._hints
+from pb_ssr import OAUTH2_COOKIE_NAME
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_LINK,
@@ -26,11 +28,8 @@ from pb_ssr.messages import (
     UNAVAILABLE,
 )
 from pb_ssr.testing import PocketBaseServer, TestUser
+from pb_ssr_django.conf import get_config
 from pb_ssr_django.test import login
-from pb_ssr_django.views import (
-    OAUTH2_COOKIE_NAME,
-    OAUTH2_SALT,
-)
 
 from ..peers import MailSink, OIDCProvider, extract_otp, extract_token
 from ..versions import SIGNUP_FIELD_ERRORS
@@ -514,7 +513,8 @@ def test_oauth2_login(
     assert morsel["httponly"] is True and morsel["secure"] is True
     assert morsel["samesite"] == "Lax"
     assert morsel["path"] == "/auth/oauth2/callback/" and morsel["max-age"] == 600
-    data = signing.loads(morsel.value, salt=OAUTH2_SALT)
+    data = get_config().read_oauth2_cookie(morsel.value)
+    assert data is not None
     assert data["provider"] == "oidc" and data["next"] == "/private/"
 
     code, state = oidc_provider.authorize(location, sub)
@@ -552,7 +552,8 @@ def test_oauth2_state_mismatch_is_rejected(
     assert response.status_code == 400 and BAD_STATE in text(response)
     assert whoami(stranger).startswith("anonymous")
     # So is a state cookie signed for something else.
-    stranger.cookies[OAUTH2_COOKIE_NAME] = signing.dumps({"state": state}, salt="other")
+    other = URLSafeTimedSerializer(settings.SECRET_KEY, salt="other")
+    stranger.cookies[OAUTH2_COOKIE_NAME] = other.dumps({"state": state})
     response = stranger.get(f"/auth/oauth2/callback/?code={code}&state={state}")
     assert response.status_code == 400 and BAD_STATE in text(response)
 
