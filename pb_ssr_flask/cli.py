@@ -5,31 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from pb_ssr import (
     OLDEST_POCKETBASE,
     CircuitBreaker,
     ClientResponseError,
+    ConfigurationError,
     PocketBase,
-    server_version_problem,
+    breaker_for,
     settings_advice,
 )
+
+from .globals import config
 
 __all__ = ["pb_cli"]
 
 pb_cli = AppGroup("pb", help="pb-ssr: check PocketBase, manage development users.")
 
 
-def _state() -> Any:
-    return current_app.extensions["pocketbase"]
-
-
 @pb_cli.command("check")
 def check_command() -> None:
     """Check connectivity and the PocketBase settings that matter server-side."""
-    state = _state()
+    state = config()
     settings = state.settings
     problems = 0
 
@@ -44,31 +42,23 @@ def check_command() -> None:
     for advice in settings_advice(settings, source="POCKETBASE_"):
         warn(f"{advice.message} {advice.hint}")
     click.echo(f"PocketBase at {settings.URL}")
-    pb = PocketBase(settings.URL, timeout=settings.http_timeout)
-    breaker = pb.breaker
-    try:
-        pb.health.check()
-    except ClientResponseError as exc:
-        click.echo(f"  FAIL  not reachable: {exc.message}")
+    found = {advice.code: advice for advice in state.diagnose()}
+    breaker = breaker_for(settings.URL)
+    if "unreachable" in found:
+        click.echo(f"  FAIL  not reachable: {found['unreachable'].message}")
         click.echo(f"  FAIL  {_breaker_text(breaker)}")
-        raise SystemExit(1) from None
-    ok("reachable (/api/health)")
-    too_old = server_version_problem(pb)
-    if too_old:
-        click.echo(f"  FAIL  {too_old}")
         raise SystemExit(1)
+    if "too-old" in found:
+        click.echo(f"  FAIL  {found['too-old'].message}")
+        raise SystemExit(1)
+    ok("reachable (/api/health)")
     ok(f"PocketBase {OLDEST_POCKETBASE} or newer (the _superusers collection exists)")
     ok(_breaker_text(breaker))
-    store = settings.STORE if isinstance(settings.STORE, str) else type(settings.STORE).__name__
-    if store != "memory":
-        problem = state.manager.ping_store()
-        if problem is None:
-            ok("session store answers")
-        else:
-            warn(
-                f"session store does not answer ({problem}): each process falls back to "
-                "its own memory"
-            )
+    if "store-down" in found:
+        warn(found["store-down"].message)
+    elif settings.STORE != "memory":
+        ok("session store answers")
+    pb = PocketBase(settings.URL, timeout=settings.http_timeout)
     try:
         pb.collection(settings.AUTH_COLLECTION).list_auth_methods()
         ok(f"auth collection {settings.AUTH_COLLECTION!r} exists")
@@ -77,7 +67,7 @@ def check_command() -> None:
     try:
         service = state.service.client()
         remote: dict[str, Any] = service.send("/api/settings")
-    except (ClientResponseError, ValueError) as exc:
+    except (ClientResponseError, ConfigurationError) as exc:
         click.echo(f"  skip  PocketBase settings (needs superuser credentials): {exc}")
         raise SystemExit(1 if problems else 0) from None
     trusted = [h.lower() for h in remote.get("trustedProxy", {}).get("headers") or []]
@@ -120,7 +110,7 @@ def users_group() -> None:
 @click.option("--verified/--unverified", default=True, help="Mark the email as verified.")
 def create_user_command(email: str, password: str, name: str, verified: bool) -> None:
     """Create a user in the auth collection (uses the service client)."""
-    state = _state()
+    state = config()
     body = {
         "email": email,
         "password": password,

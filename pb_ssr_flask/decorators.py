@@ -1,4 +1,4 @@
-"""``login_required`` for sync and async Flask views."""
+"""``login_required`` and ``superuser_required`` for sync and async Flask views."""
 
 from __future__ import annotations
 
@@ -7,49 +7,49 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import current_app, jsonify, redirect, request, url_for
+from flask import abort, jsonify, redirect, request, url_for
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from pb_ssr import is_local_path
+from .globals import config, get_current_user, get_session
 
-from .globals import get_current_user, get_session
-
-__all__ = ["is_safe_next", "login_required"]
+__all__ = ["login_required", "superuser_required"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def is_safe_next(target: str | None) -> bool:
-    """True when *target* is a path on this site (see :func:`pb_ssr.is_local_path`)."""
-    return is_local_path(target)
-
-
-def _wants_json() -> bool:
+def _deny() -> Response:
     # HTML first: "*/*" (curl, most clients) gets the redirect; only a client that
     # prefers JSON, or sends JSON, gets the 401 body.
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return bool(request.is_json or best == "application/json")
-
-
-def _unauthorized() -> Response:
+    if not (request.is_json or best == "application/json"):
+        target = request.full_path if request.query_string else request.path
+        try:
+            return redirect(url_for(config().options["LOGIN_VIEW"], next=target))
+        except BuildError:
+            pass  # no login page on this app (no auth blueprint): a 401, as Flask-Login
     response = jsonify({"status": 401, "message": "Sign in to continue.", "data": {}})
     response.status_code = 401
     return response
 
 
-def _deny() -> Response:
-    if _wants_json():
-        return _unauthorized()
-    state = current_app.extensions["pocketbase"]
-    target = request.full_path if request.query_string else request.path
-    try:
-        location = url_for(state.login_view, next=target)
-    except BuildError:
-        # No login page on this app (auth_blueprint not registered): a plain 401,
-        # as Flask-Login answers, instead of a 500.
-        return _unauthorized()
-    return redirect(location)
+def _guard(view: F, allowed: Callable[[], Any], aallowed: Callable[[], Any]) -> F:
+    """Wrap *view*: *allowed* answers ``None`` to let the request through."""
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            denied = await aallowed()
+            return denied if denied is not None else await view(*args, **kwargs)
+
+        return cast("F", async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        denied = allowed()
+        return denied if denied is not None else view(*args, **kwargs)
+
+    return cast("F", wrapper)
 
 
 def login_required(view: F) -> F:
@@ -60,20 +60,38 @@ def login_required(view: F) -> F:
     stays on this site. When that endpoint does not exist (the auth blueprint is not
     registered), the answer is a JSON ``401``.
     """
-    if inspect.iscoroutinefunction(view):
 
-        @functools.wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if await get_session().auser() is None:
-                return _deny()
-            return await view(*args, **kwargs)
+    def allowed() -> Response | None:
+        return None if get_current_user().is_authenticated else _deny()
 
-        return cast("F", async_wrapper)
+    async def aallowed() -> Response | None:
+        return None if await get_session().auser() is not None else _deny()
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    return _guard(view, allowed, aallowed)
+
+
+def superuser_required(view: F) -> F:
+    """Let only a signed-in PocketBase superuser (``_superusers``) through.
+
+    Anonymous visitors are sent to sign in (as with :func:`login_required`); other
+    signed-in users get ``403 Forbidden``.
+    """
+
+    def allowed() -> Response | None:
         if not get_current_user().is_authenticated:
             return _deny()
-        return view(*args, **kwargs)
+        store = get_session().load()
+        if not (store.token and store.is_superuser):
+            abort(403, "Only PocketBase superusers may open this page.")
+        return None
 
-    return cast("F", wrapper)
+    async def aallowed() -> Response | None:
+        session = get_session()
+        if await session.auser() is None:
+            return _deny()
+        store = await session.aload()
+        if not (store.token and store.is_superuser):
+            abort(403, "Only PocketBase superusers may open this page.")
+        return None
+
+    return _guard(view, allowed, aallowed)

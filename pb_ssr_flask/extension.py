@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from flask import (
     Flask,
     Response,
-    current_app,
     g,
     jsonify,
     render_template,
@@ -23,18 +21,15 @@ from pb_ssr import (
     UNAVAILABLE_JSON,
     ClientResponseError,
     OutageLog,
-    PocketBase,
+    PocketBaseConfig,
     PocketBaseUnavailable,
-    ServiceClient,
-    SessionManager,
-    Settings,
     is_outage,
     warn_insecure_cookie,
 )
 
-from .globals import current_user, get_pb, get_session
+from .globals import config, current_user, get_pb
 
-__all__ = ["PocketBaseSSR", "PocketBaseState"]
+__all__ = ["PocketBaseSSR", "PocketBaseState", "pb_file_url"]
 
 logger = logging.getLogger("pb_ssr.flask")
 #: One log line per minute about 503s, not one per request.
@@ -46,22 +41,8 @@ ADAPTER_DEFAULTS: dict[str, Any] = {
     "LOGIN_VIEW": "pb_auth.login",
 }
 
-
-@dataclass
-class PocketBaseState:
-    """What the extension keeps per app, in ``app.extensions["pocketbase"]``."""
-
-    settings: Settings
-    manager: SessionManager
-    login_view: str
-    _service: ServiceClient | None = field(default=None, repr=False)
-
-    @property
-    def service(self) -> ServiceClient:
-        """The app's superuser :class:`~pb_ssr.ServiceClient` (created on first use)."""
-        if self._service is None:
-            self._service = ServiceClient.from_settings(self.settings)
-        return self._service
+#: What the extension keeps per app in ``app.extensions["pocketbase"]`` (the old name).
+PocketBaseState = PocketBaseConfig
 
 
 class PocketBaseSSR:
@@ -91,34 +72,24 @@ class PocketBaseSSR:
     def init_app(self, app: Flask) -> None:
         """Validate the settings and install the request hooks on *app*.
 
-        :raises RuntimeError: when registered twice or ``SECRET_KEY`` is missing.
-        :raises pb_ssr.ConfigurationError: on a missing ``POCKETBASE_URL`` or a bad value.
+        :raises RuntimeError: when registered twice.
+        :raises pb_ssr.ConfigurationError: on a missing ``POCKETBASE_URL``, a bad value,
+            or no ``SECRET_KEY`` to sign the cookie with.
         """
         if "pocketbase" in app.extensions:
             raise RuntimeError("PocketBaseSSR is already registered on this app.")
-        for key, value in ADAPTER_DEFAULTS.items():
-            app.config.setdefault(f"POCKETBASE_{key}", value)
-        raw = {
-            key.removeprefix("POCKETBASE_"): value
-            for key, value in app.config.items()
-            if key.startswith("POCKETBASE_")
-        }
-        login_view = str(raw.pop("LOGIN_VIEW"))
-        settings = Settings.from_mapping(raw, source="POCKETBASE_")
-        secret = app.config.get("SECRET_KEY")
-        if settings.COOKIE_FORMAT == "signed" and not secret:
-            raise RuntimeError(
-                "pb-ssr signs its auth cookie with SECRET_KEY: set app.config['SECRET_KEY']."
-            )
-        manager = SessionManager(
-            settings,
-            secret_key=secret,
+        prefix = "POCKETBASE_"
+        raw = {k.removeprefix(prefix): v for k, v in app.config.items() if k.startswith(prefix)}
+        app.extensions["pocketbase"] = PocketBaseConfig.from_mapping(
+            raw,
+            secret_key=app.config.get("SECRET_KEY"),
             secret_key_fallbacks=list(app.config.get("SECRET_KEY_FALLBACKS") or []),
+            source=prefix,
+            options=ADAPTER_DEFAULTS,
             # Flask runs each async view on a fresh event loop: a per-loop pool would
             # connect anew every request, the process's sync pool keeps connections.
             async_sync_pool=True,
         )
-        app.extensions["pocketbase"] = PocketBaseState(settings, manager, login_view)
         app.before_request(_before_request)
         app.after_request(_after_request)
         app.register_error_handler(PocketBaseUnavailable, _unavailable)
@@ -181,7 +152,7 @@ def _after_request(response: Response) -> Response:
 
 def _unavailable(error: ClientResponseError) -> Response:
     """The 503 for a view's PocketBase outage: JSON for clients preferring it, else the page."""
-    settings: Settings = current_app.extensions["pocketbase"].settings
+    settings = config().settings
     if not is_outage(error) or not settings.HANDLE_UNAVAILABLE:
         # Not ours (a 404, or the app handles outages itself): as if unhandled.
         raise error
@@ -216,12 +187,14 @@ def _template_context() -> dict[str, Any]:
 
 
 def pb_file_url(
-    record: Any, filename: str, thumb: str | None = None, download: bool = False
+    record: Any,
+    filename: str,
+    thumb: str | None = None,
+    download: bool = False,
+    token: str | None = None,
 ) -> str:
     """Template helper: the URL of a record's file (``{{ pb_file_url(msg, msg.image) }}``).
 
-    Protected files need a file token and are better served through a view.
+    ``""`` when either is missing; *token* is a file token for protected files.
     """
-    settings = get_session().manager.settings
-    files = PocketBase(settings.PUBLIC_URL or settings.URL).files
-    return files.get_url(record, filename, thumb=thumb, download=download)
+    return config().file_url(record, filename, thumb, download, token)

@@ -2,77 +2,65 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import cast
 
 from flask import current_app, g, request
 from werkzeug.local import LocalProxy
 
-from pb_ssr import AsyncPocketBase, PocketBase, Record, RequestSession, resolve_client_ip
-
-if TYPE_CHECKING:
-    from .extension import PocketBaseState
+from pb_ssr import (
+    AnonymousUser,
+    AsyncPocketBase,
+    AuthenticatedUser,
+    PocketBase,
+    PocketBaseConfig,
+    RequestSession,
+    ServiceClient,
+    as_user,
+)
 
 __all__ = [
-    "AnonymousUser",
-    "AuthenticatedUser",
     "apb",
+    "config",
     "current_user",
     "get_current_user",
     "get_pb",
     "get_session",
     "pb",
+    "service",
 ]
 
 
-class AuthenticatedUser(Record):
-    """The signed-in auth record, with Flask-Login style flags."""
+def config() -> PocketBaseConfig:
+    """The current app's :class:`~pb_ssr.PocketBaseConfig` (``app.extensions["pocketbase"]``).
 
-    __slots__ = ()
-    is_authenticated = True
-    is_anonymous = False
-
-
-class AnonymousUser:
-    """Nobody is signed in: falsy, ``is_authenticated`` is ``False`` (like Flask-Login)."""
-
-    is_authenticated = False
-    is_anonymous = True
-    id = ""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Anonymous users have no fields."""
-        return default
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "<AnonymousUser>"
-
-
-def _state() -> PocketBaseState:
+    :raises RuntimeError: when the extension is not set up on the app.
+    """
     try:
-        return cast("PocketBaseState", current_app.extensions["pocketbase"])
+        return cast("PocketBaseConfig", current_app.extensions["pocketbase"])
     except KeyError:
         raise RuntimeError(
             "pb-ssr is not set up on this app: call PocketBaseSSR(app) or ext.init_app(app)."
         ) from None
 
 
+def service() -> ServiceClient:
+    """The app's superuser :class:`~pb_ssr.ServiceClient` (built on first use).
+
+    :raises pb_ssr.ConfigurationError: when no superuser credentials or service token
+        are set (``POCKETBASE_SUPERUSER_EMAIL``/``_PASSWORD`` or ``POCKETBASE_SERVICE_TOKEN``).
+    """
+    return config().service
+
+
 def get_session() -> RequestSession:
     """Return this request's :class:`~pb_ssr.RequestSession`, opening it on first use."""
     session: RequestSession | None = g.get("_pb_ssr")
     if session is None:
-        state = _state()
-        settings = state.settings
-        client_ip = resolve_client_ip(
-            request.remote_addr,
-            request.headers.get("X-Forwarded-For"),
-            settings.TRUSTED_PROXIES,
-        )
-        session = state.manager.open(
-            request.cookies.get(settings.COOKIE_NAME),
-            client_ip=client_ip,
+        state = config()
+        session = state.open(
+            request.cookies.get(state.settings.COOKIE_NAME),
+            remote_addr=request.remote_addr,
+            forwarded_for=request.headers.get("X-Forwarded-For"),
             user_agent=request.headers.get("User-Agent"),
         )
         g._pb_ssr = session
@@ -93,12 +81,10 @@ async def apb() -> AsyncPocketBase:
 
 
 def get_current_user() -> AuthenticatedUser | AnonymousUser:
-    """Return the signed-in user, or an :class:`AnonymousUser`."""
+    """Return the signed-in user, or an :class:`~pb_ssr.AnonymousUser`."""
     user: AuthenticatedUser | AnonymousUser | None = g.get("_pb_ssr_user")
     if user is None:
-        record = get_session().user()
-        user = AuthenticatedUser(record) if record is not None else AnonymousUser()
-        g._pb_ssr_user = user
+        user = g._pb_ssr_user = as_user(get_session().user())
     return user
 
 

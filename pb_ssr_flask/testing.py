@@ -21,17 +21,14 @@ or, for every client of an app::
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
 
-from pb_ssr import decode_claims
-
 if TYPE_CHECKING:
-    from .extension import PocketBaseState
+    from pb_ssr import PocketBaseConfig
 
 __all__ = ["PocketBaseTestClient", "login", "logout"]
 
@@ -46,9 +43,9 @@ class _HasAuth(Protocol):
     def record(self) -> Mapping[str, Any]: ...
 
 
-def _state(client: FlaskClient) -> PocketBaseState:
+def _state(client: FlaskClient) -> PocketBaseConfig:
     try:
-        state: PocketBaseState = client.application.extensions["pocketbase"]
+        state: PocketBaseConfig = client.application.extensions["pocketbase"]
     except KeyError:
         raise RuntimeError(
             "The app of this test client has no pb-ssr: call PocketBaseSSR(app) first."
@@ -83,17 +80,7 @@ def login(
     :param record: ...and its auth record (optional; PocketBase's copy wins anyway).
     :raises TypeError: when neither *user* nor *token* is given.
     """
-    if user is not None:
-        token, record = user.token, user.record
-    if not token:
-        raise TypeError("login() needs a user (with .token and .record) or token=.")
-    manager = _state(client).manager
-    claims = decode_claims(token)
-    left = claims.seconds_left(time.time()) if claims is not None else 3600.0
-    max_age = int(left) if left != float("inf") else 3600
-    cookie = manager.codec.dump(token, record, max_age=max_age)
-    if cookie.is_delete:
-        raise ValueError("The auth cookie would be too large to store; trim RECORD_FIELDS.")
+    cookie = _state(client).login_cookie(user, token=token, record=record)
     client.set_cookie(
         cookie.name,
         cookie.value,

@@ -16,14 +16,20 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from example_projects import stats as shared_stats
 from pb_ssr import ClientResponseError
-from pb_ssr_flask import PocketBaseSSR, current_user, login_required, pb
-from pb_ssr_flask.blueprint import auth_blueprint
-from pb_ssr_flask.csrf import csrf_protect
+from pb_ssr_flask import (
+    PocketBaseSSR,
+    auth_blueprint,
+    csrf_protect,
+    current_user,
+    login_required,
+    pb,
+    service,
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -85,7 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def compute_stats(user_id: str) -> dict[str, Any]:
     """The stats page data, aggregated by the app's superuser service client."""
-    return shared_stats.compute_stats(current_app.extensions["pocketbase"].service, user_id)
+    return shared_stats.compute_stats(service(), user_id)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -721,3 +721,57 @@ def test_the_login_page_shows_the_hint_in_debug_only(client: Client) -> None:
     with override_settings(DEBUG=True):
         body = text(client.get("/auth/login/"))
     assert 'data-testid="cookie-hint"' in body and "COOKIE_SECURE" in body
+
+
+# -- email change ----------------------------------------------------------------------------
+
+
+def test_email_change_end_to_end(
+    client: Client, configure: Configure, mail_server: PocketBaseServer, mail_sink: MailSink
+) -> None:
+    user = mail_server.create_user()
+    configure(mail_server.url)
+    # Signed-in users only: an anonymous visitor is sent to sign in.
+    assert client.get("/auth/email-change/")["Location"].startswith("/auth/login/")
+    assert form_login(client, user.email, user.password).status_code == 303
+    new_email = f"moved-{secrets.token_hex(4)}@example.test"
+    sent = post_form(client, "/auth/email-change/", {"email": new_email})
+    assert sent.status_code == 200 and f"We sent a confirmation link to {new_email}" in text(sent)
+    token = extract_token(mail_sink.wait_for(new_email, subject_contains="new email"))
+
+    page = client.get(f"/auth/email-change/{token}/")
+    assert page.status_code == 200 and page["Referrer-Policy"] == "no-referrer"
+    wrong = client.post(
+        f"/auth/email-change/{token}/",
+        {"csrfmiddlewaretoken": csrf_of(page), "password": "not-the-password"},
+    )
+    assert wrong.status_code == 400
+    # Without its CSRF token the confirmation is refused.
+    assert (
+        client.post(f"/auth/email-change/{token}/", {"password": user.password}).status_code == 403
+    )
+    done = client.post(
+        f"/auth/email-change/{token}/",
+        {"csrfmiddlewaretoken": csrf_of(page), "password": user.password},
+    )
+    assert done.status_code == 200 and "Your email address was changed" in text(done)
+    # PocketBase revoked the old session; this browser is signed out at once.
+    deleted = auth_cookie(done)
+    assert deleted is not None and deleted.value == ""
+    assert whoami(client).startswith("anonymous")
+    assert form_login(client, user.email, user.password).status_code == 400
+    assert form_login(client, new_email, user.password).status_code == 303
+    assert whoami(client) == f"user:{new_email}"
+
+
+def test_email_change_refusals(client: Client, user: TestUser) -> None:
+    login(client, user)
+    # A taken (here: the user's own) or invalid address gets one generic answer.
+    page = post_form(client, "/auth/email-change/", {"email": user.email})
+    assert page.status_code == 400
+    bad = post_form(client, "/auth/email-change/", {"email": "not-an-email"})
+    assert bad.status_code == 400
+    confirm = post_form(
+        client, "/auth/email-change/bogus-token/", {"password": "whatever-password"}
+    )
+    assert confirm.status_code == 400 and BAD_LINK in text(confirm)

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 from werkzeug.test import TestResponse
 
+from pb_ssr import OAUTH2_COOKIE_NAME
 from pb_ssr.messages import (
     BAD_CODE,
     BAD_LINK,
@@ -25,9 +26,6 @@ from pb_ssr.messages import (
 )
 from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_flask import csrf_protect, generate_csrf, validate_csrf
-from pb_ssr_flask.blueprint import (
-    OAUTH2_COOKIE_NAME,
-)
 from pb_ssr_flask.testing import login
 
 from ..peers import MailSink, OIDCProvider, extract_otp, extract_token
@@ -648,3 +646,59 @@ def test_user_input_is_escaped(client: FlaskClient) -> None:
     body = text(response)
     assert "<script>alert(1)</script>" not in body
     assert "&#34;&gt;&lt;script&gt;" in body
+
+
+# -- email change ----------------------------------------------------------------------------
+
+
+def test_email_change_end_to_end(mail_server: PocketBaseServer, mail_sink: MailSink) -> None:
+    user = mail_server.create_user()
+    client = make_app(mail_server.url).test_client()
+    # Signed-in users only: an anonymous visitor is sent to sign in.
+    assert client.get("/auth/email-change").headers["Location"].startswith("/auth/login")
+    assert form_login(client, user.email, user.password).status_code == 303
+    new_email = f"moved-{secrets.token_hex(4)}@example.test"
+    sent = client.post(
+        "/auth/email-change",
+        data={"csrf_token": get_csrf(client, "/auth/email-change"), "email": new_email},
+    )
+    assert sent.status_code == 200 and f"We sent a confirmation link to {new_email}" in text(sent)
+    token = extract_token(mail_sink.wait_for(new_email, subject_contains="new email"))
+
+    page = client.get(f"/auth/email-change/{token}")
+    assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"
+    wrong = client.post(
+        f"/auth/email-change/{token}",
+        data={"csrf_token": csrf_of(page), "password": "not-the-password"},
+    )
+    assert wrong.status_code == 400
+    # Without its CSRF token the confirmation is refused.
+    refused = client.post(f"/auth/email-change/{token}", data={"password": user.password})
+    assert refused.status_code == 400 and "CSRF token is missing" in text(refused)
+    done = client.post(
+        f"/auth/email-change/{token}",
+        data={"csrf_token": csrf_of(page), "password": user.password},
+    )
+    assert done.status_code == 200 and "Your email address was changed" in text(done)
+    # PocketBase revoked the old session; this browser is signed out at once.
+    header = auth_cookie(done)
+    assert header is not None and "Max-Age=0" in header
+    assert whoami(client).startswith("anonymous")
+    assert form_login(client, user.email, user.password).status_code == 400
+    assert form_login(client, new_email, user.password).status_code == 303
+    assert whoami(client) == f"user:{new_email}"
+
+
+def test_email_change_refusals(client: FlaskClient, user: TestUser) -> None:
+    form_login(client, user.email, user.password)
+    # A taken (here: the user's own) address gets the generic answer.
+    taken = client.post(
+        "/auth/email-change",
+        data={"csrf_token": get_csrf(client, "/auth/email-change"), "email": user.email},
+    )
+    assert taken.status_code == 400
+    confirm = client.post(
+        "/auth/email-change/bogus-token",
+        data={"csrf_token": get_csrf(client, "/auth/email-change"), "password": "whatever-pass"},
+    )
+    assert confirm.status_code == 400 and BAD_LINK in text(confirm)

@@ -40,7 +40,7 @@ def test_both_setup_styles_work(
     state = app.extensions["pocketbase"]
     assert isinstance(state, PocketBaseState)
     assert pocketbase_server.url == state.settings.URL
-    assert state.login_view == "pb_auth.login"
+    assert state.options["LOGIN_VIEW"] == "pb_auth.login"
     client = app.test_client()
     login(client, user)
     assert client.get("/whoami").get_data(as_text=True) == f"user:{user.email}"
@@ -62,7 +62,7 @@ def test_a_missing_url_names_the_key() -> None:
 def test_a_missing_secret_key_is_an_error(pocketbase_server: PocketBaseServer) -> None:
     app = Flask(__name__)
     app.config["POCKETBASE_URL"] = pocketbase_server.url
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         PocketBaseSSR(app)
 
 

@@ -9,8 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from example_projects import stats as shared_stats
 from pb_ssr import ClientResponseError
-from pb_ssr_django import login_required
-from pb_ssr_django.conf import get_config
+from pb_ssr_django import login_required, service
 
 
 @require_GET
@@ -55,5 +54,5 @@ async def delete_message(request: HttpRequest, message_id: str) -> HttpResponse:
 @login_required
 async def stats(request: HttpRequest) -> HttpResponse:
     user = await request.apb_user()  # type: ignore[attr-defined]
-    data = await shared_stats.acompute_stats(get_config().service, user.id)
+    data = await shared_stats.acompute_stats(service(), user.id)
     return render(request, "chat/stats.html", data)

@@ -11,8 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from example_projects import stats as shared_stats
 from pb_ssr import ClientResponseError
-from pb_ssr_django import login_required
-from pb_ssr_django.conf import get_config
+from pb_ssr_django import login_required, service
 
 
 @require_GET
@@ -55,5 +54,5 @@ def delete_message(request: HttpRequest, message_id: str) -> HttpResponse:
 @require_GET
 @login_required
 def stats(request: HttpRequest) -> HttpResponse:
-    data = shared_stats.compute_stats(get_config().service, request.pb_user.id)  # type: ignore[attr-defined]
+    data = shared_stats.compute_stats(service(), request.pb_user.id)  # type: ignore[attr-defined]
     return render(request, "chat/stats.html", data)
