@@ -48,14 +48,19 @@ _HEADER_NAME = _COOKIE_NAME
 
 @dataclass(frozen=True, slots=True)
 class Advice:
-    """A valid but risky configuration, reported by Django checks and ``flask pb check``."""
+    """A finding of :func:`settings_advice` or :meth:`PocketBaseConfig.report`.
+
+    Reported by Django checks and ``flask pb check``.
+    """
 
     #: Stable code (the adapters map it to their ids, e.g. ``pb_ssr.W004``).
     code: str
-    #: What is risky, naming the setting.
+    #: What is risky (naming the setting), or what was found.
     message: str
-    #: How to fix it.
-    hint: str
+    #: How to fix it (``""`` when nothing is to fix).
+    hint: str = ""
+    #: ``"warn"`` (risky), ``"fail"`` (nothing works), ``"ok"`` or ``"skip"`` (not checked).
+    level: str = "warn"
 
 
 def settings_advice(settings: Settings, *, source: str = "POCKETBASE") -> list[Advice]:
@@ -95,6 +100,25 @@ def settings_advice(settings: Settings, *, source: str = "POCKETBASE") -> list[A
                 "process (or the shared store) saw confirmed are kept; a worker that never saw a "
                 "user signs them out until PocketBase is back.",
                 "Use the signed format, a shared STORE, or ON_BACKEND_ERROR = 'anonymous'.",
+            )
+        )
+    if not settings.COOKIE_SECURE:
+        out.append(
+            Advice(
+                "cookie-insecure",
+                f"{_name(source, 'COOKIE_SECURE')} is False: browsers send the pb-ssr auth "
+                "cookie, and the PocketBase token in it, over plain http.",
+                "Serve the site over HTTPS and remove COOKIE_SECURE (it defaults to True).",
+            )
+        )
+    if settings.COOKIE_SAMESITE == "None":
+        out.append(
+            Advice(
+                "cookie-samesite-none",
+                f"{_name(source, 'COOKIE_SAMESITE')} is 'None': browsers attach the pb-ssr auth "
+                "cookie to requests that other sites start, which opens the door to cross-site "
+                "request forgery.",
+                "Use 'Lax' (the default; OAuth2 sign-in still works) or 'Strict'.",
             )
         )
     return out

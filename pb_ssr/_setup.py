@@ -18,7 +18,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ._client import PocketBase
 from ._compat import OLDEST_POCKETBASE, server_version_problem
-from ._config import Advice, Settings
+from ._config import Advice, Settings, settings_advice
 from ._cookie import CookieUpdate
 from ._errors import ClientResponseError, ConfigurationError
 from ._forwarding import resolve_client_ip
@@ -222,53 +222,99 @@ class PocketBaseConfig:
             raise ValueError("The auth cookie would be too large to store; trim RECORD_FIELDS.")
         return cookie
 
-    def diagnose(self) -> list[Advice]:
-        """Ask PocketBase, the store and the breaker how things stand (network calls).
+    def report(self, *, remote: bool = True, source: str = "POCKETBASE") -> list[Advice]:
+        """Check the settings, then ask PocketBase, the store and the breaker (network calls).
 
-        Codes: ``unreachable`` (no answer to ``/api/health``), ``too-old`` (older than
-        :data:`~pb_ssr.OLDEST_POCKETBASE`), ``store-down`` (a shared ``STORE`` does not
-        answer), ``breaker-open`` (this process's circuit breaker for PocketBase).
+        In order: :func:`~pb_ssr.settings_advice`; ``breaker`` (``breaker-open``, a
+        ``fail``, when it is not closed); ``store`` (``store-down``); ``unreachable`` or ``too-old``
+        (``fail``, and the report stops there); ``reachable``; ``version``;
+        ``auth-collection`` (``auth-collection-missing``); and
+        with *remote* (needs the service client) PocketBase's own settings:
+        ``ip-header`` (``ip-header-untrusted``, ``ip-header-off``), ``leftmost-ip``,
+        ``rate-limits`` and ``batch``.
         """
         settings = self.settings
-        out: list[Advice] = []
+        out = settings_advice(settings, source=source)
         pb = PocketBase(settings.URL, timeout=min(HEALTH_TIMEOUT, settings.TIMEOUT))
-        breaker = pb.breaker  # before the health call, whose answer may close it
-        if breaker.state != "closed":
-            out.append(
-                Advice(
-                    "breaker-open",
-                    f"The circuit breaker for PocketBase at {settings.URL} is {breaker.state} "
-                    f"after {breaker.failures} failed call(s) in a row: PocketBase calls fail "
-                    "fast with PocketBaseUnavailable and views answer 503.",
-                    "Check that PocketBase runs and answers quickly; the breaker closes by "
-                    "itself on the first answer.",
-                )
+        breaker = pb.breaker  # read before the health call, whose answer may close it
+        state, failures = breaker.state, breaker.failures
+        breaker_text = (
+            f"circuit breaker {state} ({failures} failure(s) in a row; opens after "
+            f"{breaker.failure_threshold}, probes after {breaker.cooldown:g} s) for "
+            f"PocketBase at {settings.URL}"
+        )
+        if state == "closed":
+            out.append(Advice("breaker", breaker_text, level="ok"))
+        else:
+            hint = "Check that PocketBase runs and answers quickly; the breaker closes by itself."
+            out.append(Advice("breaker-open", breaker_text, hint, level="fail"))
+        store_problem = self.manager.ping_store()
+        if store_problem is not None:
+            message = (
+                f"session store does not answer ({store_problem}): each process falls back to "
+                "its own memory, so a sign-out seen by one worker is unknown to the others"
             )
+            out.append(Advice("store-down", message, "Start the store, or fix STORE."))
+        elif settings.STORE != "memory":
+            out.append(Advice("store", "session store answers", level="ok"))
         try:
             pb.health.check()
         except ClientResponseError as exc:
-            out.append(
-                Advice(
-                    "unreachable",
-                    f"PocketBase at {settings.URL} did not answer /api/health: {exc.message}",
-                    "Start PocketBase, or fix URL (the address the app server reaches it at).",
-                )
+            message = f"not reachable: PocketBase at {settings.URL} did not answer: {exc.message}"
+            hint = "Start PocketBase, or fix URL (the address the app server reaches it at)."
+            return [*out, Advice("unreachable", message, hint, level="fail")]
+        problem = server_version_problem(pb)
+        if problem is not None:
+            hint = f"Run PocketBase {OLDEST_POCKETBASE} or newer."
+            return [*out, Advice("too-old", problem, hint, level="fail")]
+        out.append(Advice("reachable", "reachable (/api/health)", level="ok"))
+        out.append(
+            Advice(
+                "version",
+                f"PocketBase {OLDEST_POCKETBASE} or newer (the _superusers collection exists)",
+                level="ok",
             )
+        )
+        name = settings.AUTH_COLLECTION
+        try:
+            pb.collection(name).list_auth_methods()
+            out.append(Advice("auth-collection", f"auth collection {name!r} exists", level="ok"))
+        except ClientResponseError as exc:
+            out.append(
+                Advice("auth-collection-missing", f"auth collection {name!r}: {exc.message}")
+            )
+        return [*out, *self._remote_report()] if remote else out
+
+    def _remote_report(self) -> list[Advice]:
+        try:
+            remote: dict[str, Any] = self.service.client().send("/api/settings")
+        except (ClientResponseError, ConfigurationError) as exc:
+            message = f"PocketBase settings (needs superuser credentials): {exc}"
+            return [Advice("remote-settings", message, level="skip")]
+        out: list[Advice] = []
+        proxy = remote.get("trustedProxy") or {}
+        trusted = [h.lower() for h in proxy.get("headers") or []]
+        header = self.settings.CLIENT_IP_HEADER
+        if header is None:
+            message = "CLIENT_IP_HEADER is off: PocketBase sees every user at the app server's IP"
+            out.append(Advice("ip-header-off", message))
+        elif header.lower() in trusted:
+            message = (
+                f"PocketBase trusts {header} (trustedProxy.headers) for the end user's address"
+            )
+            out.append(Advice("ip-header", message, level="ok"))
         else:
-            problem = server_version_problem(pb)
-            if problem is not None:
-                out.append(
-                    Advice("too-old", problem, f"Run PocketBase {OLDEST_POCKETBASE} or newer.")
-                )
-        store_problem = self.manager.ping_store()
-        if store_problem is not None:
-            out.append(
-                Advice(
-                    "store-down",
-                    f"The pb-ssr session store does not answer ({store_problem}): each "
-                    "process falls back to its own memory, so a sign-out seen by one worker "
-                    "is unknown to the others.",
-                    "Start the store, or fix STORE.",
-                )
+            message = (
+                f"PocketBase does not trust {header}: set Settings > Application > User IP "
+                f"proxy headers to [{header!r}], or every user shares one rate-limit bucket"
             )
+            out.append(Advice("ip-header-untrusted", message))
+        if proxy.get("useLeftmostIP"):
+            message = "trustedProxy.useLeftmostIP is on; pb-ssr sets one address, leave it off"
+            out.append(Advice("leftmost-ip", message))
+        limits = "enabled" if (remote.get("rateLimits") or {}).get("enabled") else "disabled"
+        out.append(Advice("rate-limits", f"rate limits {limits}", level="ok"))
+        batch = (remote.get("batch") or {}).get("enabled")
+        text = "enabled" if batch else "disabled (pb.create_batch() gets 403)"
+        out.append(Advice("batch", f"batch API {text}", level="ok"))
         return out

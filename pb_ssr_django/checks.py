@@ -1,33 +1,10 @@
 """System checks (``manage.py check``), registered by the app config's ``ready()``.
 
-==============  ===========  ===============================================================
-id              when         what
-==============  ===========  ===============================================================
-pb_ssr.E001     always       ``settings.POCKETBASE`` is missing or invalid (no ``URL``, an
-                             unknown key, a bad value) or ``SECRET_KEY`` is missing
-pb_ssr.E002     always       ``PocketBaseMiddleware`` is missing from ``MIDDLEWARE``, or
-                             comes before ``SessionMiddleware`` or ``CsrfViewMiddleware``
-pb_ssr.E003     ``--deploy`` PocketBase answers but is older than 0.23 (unsupported)
-pb_ssr.W001     ``--deploy`` ``COOKIE_SECURE`` is off: the auth cookie also travels over http
-pb_ssr.W002     ``--deploy`` ``COOKIE_SAMESITE`` is ``"None"``: cross-site requests carry it
-pb_ssr.W003     ``--deploy`` PocketBase did not answer ``/api/health`` within a few seconds
-pb_ssr.W004     always       ``TRUSTED_PROXIES`` trusts every address (``0.0.0.0/0``, ``::/0``)
-pb_ssr.W005     ``--deploy`` ``COOKIE_HTTPONLY`` is off: page scripts can read the token
-pb_ssr.W006     ``--deploy`` the unsigned ``js-sdk`` cookie with ``ON_BACKEND_ERROR = "keep"``
-pb_ssr.W007     always       the pb-ssr sign-in URLs are mounted without ``CsrfViewMiddleware``
-pb_ssr.W008     ``--deploy`` the shared ``STORE`` (Redis, a Django cache) does not answer
-pb_ssr.W009     ``--deploy`` this process's circuit breaker for PocketBase is open: calls
-                             fail fast with ``PocketBaseUnavailable`` (see W003's cause)
-==============  ===========  ===============================================================
-
-``pb_ssr.W009`` reports the state of the process running the checks: call
-``django.core.checks.run_checks(tags=["pb_ssr"], include_deployment_checks=True)``
-from a health view to see a serving worker's breaker.
-
-``pb_ssr.W003`` and ``pb_ssr.E003`` make a network call, so they are deployment
-checks: ``runserver`` and its autoreloader never wait for them, ``manage.py check
---deploy`` runs them. All
-checks carry the ``pb_ssr`` tag (``manage.py check --tag pb_ssr``).
+The ids, and when each fires, are in the docs' Checks page. The settings advice
+(W001, W002, W004-W006) and the live findings (W003, E003, W008, W009) come from
+the core (:func:`pb_ssr.settings_advice`, :meth:`pb_ssr.PocketBaseConfig.report`);
+the live ones make network calls, so they are deployment checks only. Every check
+carries the ``pb_ssr`` tag; W009 reports the breaker of the process running them.
 """
 
 from __future__ import annotations
@@ -46,12 +23,8 @@ from .conf import get_config
 
 __all__ = [
     "TAG",
-    "W001",
-    "W002",
     "check_advice",
     "check_advice_deploy",
-    "check_cookie_samesite",
-    "check_cookie_secure",
     "check_csrf_for_auth_urls",
     "check_live",
     "check_middleware",
@@ -64,19 +37,6 @@ TAG = "pb_ssr"
 _MIDDLEWARE = "pb_ssr_django.middleware.PocketBaseMiddleware"
 _SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 _CSRF = "django.middleware.csrf.CsrfViewMiddleware"
-
-W001 = Warning(
-    "POCKETBASE['COOKIE_SECURE'] is False: browsers send the pb-ssr auth cookie, "
-    "and the PocketBase token in it, over plain http.",
-    hint="Serve the site over HTTPS and remove COOKIE_SECURE (it defaults to True).",
-    id="pb_ssr.W001",
-)
-W002 = Warning(
-    "POCKETBASE['COOKIE_SAMESITE'] is 'None': browsers attach the pb-ssr auth cookie to "
-    "requests that other sites start, which opens the door to cross-site request forgery.",
-    hint="Use 'Lax' (the default; OAuth2 sign-in still works) or 'Strict'.",
-    id="pb_ssr.W002",
-)
 
 
 def _settings_or_none() -> Settings | None:
@@ -154,6 +114,8 @@ ADVICE_IDS: dict[str, tuple[str, bool]] = {
     "trusted-proxies-everyone": ("pb_ssr.W004", False),
     "cookie-readable": ("pb_ssr.W005", True),
     "js-sdk-keep": ("pb_ssr.W006", True),
+    "cookie-insecure": ("pb_ssr.W001", True),
+    "cookie-samesite-none": ("pb_ssr.W002", True),
 }
 
 
@@ -175,7 +137,7 @@ def check_advice(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 
 def check_advice_deploy(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W005`` and ``pb_ssr.W006`` (deploy): cookie trade-offs to confirm."""
+    """``pb_ssr.W001``, ``W002``, ``W005``, ``W006`` (deploy): cookie trade-offs to confirm."""
     return _advice(deploy=True)
 
 
@@ -198,25 +160,13 @@ def check_csrf_for_auth_urls(app_configs: Any = None, **kwargs: Any) -> list[Any
     ]
 
 
-#: The codes of :meth:`pb_ssr.PocketBaseConfig.diagnose` and the ids they get here.
+#: The codes of :meth:`pb_ssr.PocketBaseConfig.report` and the ids they get here.
 DIAGNOSIS_IDS: dict[str, str] = {
     "unreachable": "pb_ssr.W003",
     "too-old": "pb_ssr.E003",
     "store-down": "pb_ssr.W008",
     "breaker-open": "pb_ssr.W009",
 }
-
-
-def check_cookie_secure(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W001`` (deploy): the auth cookie must be ``Secure``."""
-    pb_settings = _settings_or_none()
-    return [W001] if pb_settings is not None and not pb_settings.COOKIE_SECURE else []
-
-
-def check_cookie_samesite(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W002`` (deploy): the auth cookie must not be ``SameSite=None``."""
-    pb_settings = _settings_or_none()
-    return [W002] if pb_settings is not None and pb_settings.COOKIE_SAMESITE == "None" else []
 
 
 def check_live(app_configs: Any = None, **kwargs: Any) -> list[Any]:
@@ -230,8 +180,10 @@ def check_live(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     except ImproperlyConfigured:
         return []
     out = []
-    for found in config.diagnose():
-        check_id = DIAGNOSIS_IDS[found.code]
+    for found in config.report(remote=False):
+        check_id = DIAGNOSIS_IDS.get(found.code)
+        if check_id is None:
+            continue
         kind = Error if check_id.startswith("pb_ssr.E") else Warning
         out.append(kind(found.message, hint=found.hint, id=check_id))
     return out
@@ -241,8 +193,6 @@ def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
     register(check_middleware, TAG)
-    register(check_cookie_secure, TAG, Tags.security, deploy=True)
-    register(check_cookie_samesite, TAG, Tags.security, deploy=True)
     register(check_advice, TAG, Tags.security)
     register(check_advice_deploy, TAG, Tags.security, deploy=True)
     register(check_csrf_for_auth_urls, TAG, Tags.security)

@@ -26,6 +26,11 @@ SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 
 
+def advice(check_id: str) -> list[Any]:
+    """The deploy-only settings advice with *check_id*."""
+    return [m for m in checks.check_advice_deploy() if m.id == check_id]
+
+
 def live(check_id: str) -> list[Any]:
     """The live (deploy) checks' findings with *check_id*."""
     return [m for m in checks.check_live() if m.id == check_id]
@@ -75,7 +80,7 @@ def test_e001_names_the_problem(settings: Any, pocketbase: Any, needle: str) -> 
     with pytest.raises(ImproperlyConfigured, match=re.escape(needle)):
         get_config()
     # The deploy checks leave a broken configuration to E001.
-    assert checks.check_cookie_secure() == [] and live("pb_ssr.W003") == []
+    assert advice("pb_ssr.W001") == [] and live("pb_ssr.W003") == []
 
 
 def test_adapter_keys_never_reach_the_core(configure: Configure) -> None:
@@ -139,14 +144,14 @@ def test_e002_through_manage_py_check(settings: Any) -> None:
 
 
 def test_deploy_checks_pass_with_defaults() -> None:
-    assert checks.check_cookie_secure() == []
-    assert checks.check_cookie_samesite() == []
+    assert advice("pb_ssr.W001") == []
+    assert advice("pb_ssr.W002") == []
     assert live("pb_ssr.W003") == []
 
 
 def test_w001_cookie_not_secure(configure: Configure) -> None:
     configure(COOKIE_SECURE=False)
-    warnings = checks.check_cookie_secure()
+    warnings = advice("pb_ssr.W001")
     assert ids(warnings) == ["pb_ssr.W001"] and isinstance(warnings[0], Warning)
     # Only with --deploy: plain-http development is fine.
     assert "pb_ssr.W001" not in ids(run_checks())
@@ -155,7 +160,7 @@ def test_w001_cookie_not_secure(configure: Configure) -> None:
 
 def test_w002_samesite_none(configure: Configure) -> None:
     configure(COOKIE_SAMESITE="None")
-    assert ids(checks.check_cookie_samesite()) == ["pb_ssr.W002"]
+    assert ids(advice("pb_ssr.W002")) == ["pb_ssr.W002"]
     assert "pb_ssr.W002" in ids(run_checks(include_deployment_checks=True))
 
 
