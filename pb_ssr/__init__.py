@@ -21,6 +21,7 @@ from ._base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._breaker import CircuitBreaker as CircuitBreaker
 from ._breaker import breaker_for as breaker_for
 from ._breaker import reset_breakers as reset_breakers
+from ._cache_store import CacheStore as CacheStore
 from ._client import AsyncPocketBase as AsyncPocketBase
 from ._client import PocketBase as PocketBase
 from ._compat import OLDEST_POCKETBASE as OLDEST_POCKETBASE
@@ -74,6 +75,7 @@ from ._tokens import decode_claims as decode_claims
 from ._users import AnonymousUser as AnonymousUser
 from ._users import AuthenticatedUser as AuthenticatedUser
 from ._users import as_user as as_user
+from ._users import guard_view as guard_view
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "AuthenticatedUser",
     "Batch",
     "BlockingCallError",
+    "CacheStore",
     "CircuitBreaker",
     "ClientResponseError",
     "ConfigurationError",
@@ -130,6 +133,7 @@ __all__ = [
     "close_default_pool",
     "decode_claims",
     "forward_headers",
+    "guard_view",
     "insecure_cookie_hint",
     "is_local_path",
     "is_outage",

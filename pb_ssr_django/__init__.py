@@ -1,36 +1,11 @@
 """pb_ssr_django: the Django adapter of pb-ssr.
 
-::
-
-    # settings.py
-    INSTALLED_APPS = [..., "pb_ssr_django"]
-    MIDDLEWARE = [
-        ...,
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "pb_ssr_django.middleware.PocketBaseMiddleware",
-        ...,
-    ]
-    POCKETBASE = {"URL": "http://127.0.0.1:8090"}
-    LOGIN_URL = "pb_ssr:login"
-
-    # urls.py (optional sign-in pages)
-    path("auth/", include("pb_ssr_django.urls")),
-
-    # views.py
-    from pb_ssr_django import login_required
-
-    @login_required
-    def messages(request):
-        page = request.pb.collection("messages").get_list(1, 50, sort="-created")
-        return render(request, "messages.html", {"page": page, "user": request.pb_user})
-
-    # the superuser service client (credentials from POCKETBASE), e.g. for aggregation
-    from pb_ssr_django import service
-    totals = service().collection("messages").get_full_list(fields="user")
-
-The names below are imported lazily, so ``import pb_ssr_django`` works before
-Django's settings are configured (``INSTALLED_APPS`` loading, tooling).
+Add ``"pb_ssr_django"`` to ``INSTALLED_APPS``, ``PocketBaseMiddleware`` after the
+session and CSRF middleware, ``POCKETBASE = {"URL": ...}``, and optionally the
+sign-in pages (``path("auth/", include("pb_ssr_django.urls"))``, ``LOGIN_URL =
+"pb_ssr:login"``). Views use ``request.pb`` and ``request.pb_user``; ``service()``
+is the superuser client. The names below are imported lazily, so ``import
+pb_ssr_django`` works before Django's settings are configured.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction
@@ -14,7 +13,7 @@ from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch
 
-from pb_ssr import AuthStore, is_local_path
+from pb_ssr import AuthStore, guard_view, is_local_path
 
 from .middleware import aget_user, get_session, get_user
 
@@ -69,41 +68,9 @@ def login_required(view: F) -> F:
     stays on this site). A client that sends JSON or prefers it to HTML gets a
     JSON ``401`` instead (``{"status": 401, "message": ..., "data": {}}``), and so
     does everybody when ``LOGIN_URL`` is a URL name that does not resolve here.
-
-    Example::
-
-        @login_required
-        def profile(request):
-            return render(request, "profile.html", {"user": request.pb_user})
-
-        @login_required
-        async def feed(request):
-            pb = await request.apb()
-            ...
+    Works on sync and ``async def`` views.
     """
-    if iscoroutinefunction(view):
-
-        @functools.wraps(view)
-        async def async_wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-            # Through aget_user: the user is kept on the request for request.pb_user
-            # and the templates' pb_user.
-            if not (await aget_user(request)).is_authenticated:
-                return _deny(request)
-            return await view(request, *args, **kwargs)
-
-        return cast("F", async_wrapper)
-
-    @functools.wraps(view)
-    def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-        if not get_user(request).is_authenticated:
-            return _deny(request)
-        return view(request, *args, **kwargs)
-
-    return cast("F", wrapper)
-
-
-def _is_superuser(store: AuthStore) -> bool:
-    return bool(store.token) and store.is_superuser
+    return _guard(view, superuser=False)
 
 
 def superuser_required(view: F) -> F:
@@ -112,27 +79,28 @@ def superuser_required(view: F) -> F:
     Anonymous visitors are sent to sign in (as with :func:`login_required`);
     other signed-in users get ``403 Forbidden``.
     """
-    if iscoroutinefunction(view):
+    return _guard(view, superuser=True)
 
-        @functools.wraps(view)
-        async def async_wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-            session = get_session(request)
-            # auser() first: it marks the response as user-dependent (Vary: Cookie).
-            if await session.auser() is None:
-                return _deny(request)
-            if not _is_superuser(await session.aload()):
-                raise PermissionDenied("Only PocketBase superusers may open this page.")
-            return await view(request, *args, **kwargs)
 
-        return cast("F", async_wrapper)
-
-    @functools.wraps(view)
-    def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-        session = get_session(request)
-        if session.user() is None:
+def _guard(view: F, *, superuser: bool) -> F:
+    # Through get_user: the user is kept on the request for request.pb_user and the
+    # templates' pb_user (auser() also marks the response user-dependent).
+    def check(request: Any, *args: Any, **kwargs: Any) -> Any:
+        if not get_user(request).is_authenticated:
             return _deny(request)
-        if not _is_superuser(session.load()):
+        if superuser and not _is_superuser(get_session(request).load()):
             raise PermissionDenied("Only PocketBase superusers may open this page.")
-        return view(request, *args, **kwargs)
+        return None
 
-    return cast("F", wrapper)
+    async def acheck(request: Any, *args: Any, **kwargs: Any) -> Any:
+        if not (await aget_user(request)).is_authenticated:
+            return _deny(request)
+        if superuser and not _is_superuser(await get_session(request).aload()):
+            raise PermissionDenied("Only PocketBase superusers may open this page.")
+        return None
+
+    return guard_view(view, check, acheck, is_async=iscoroutinefunction(view))
+
+
+def _is_superuser(store: AuthStore) -> bool:
+    return bool(store.token) and store.is_superuser

@@ -1,34 +1,14 @@
 """``PocketBaseMiddleware``: the per-request PocketBase session of a Django project.
 
-Add it after ``SessionMiddleware`` and ``CsrfViewMiddleware`` (system check
-``pb_ssr.E002`` says so otherwise)::
-
-    MIDDLEWARE = [
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "pb_ssr_django.middleware.PocketBaseMiddleware",
-        ...
-    ]
-
-Each request then has, all lazy (no cookie is read and PocketBase is not asked
-until a view touches one of them):
-
-- ``request.pb``: the request's :class:`~pb_ssr.PocketBase` client, signed in as
-  the cookie's user once PocketBase has confirmed the token;
-- ``request.pb_user``: that user's record (an :class:`AuthenticatedUser`) or an
-  :class:`AnonymousUser`, which is falsy, like Django's ``request.user``;
-- ``await request.apb()`` and ``await request.apb_user()``: the same for ``async def``
-  views (Django's ``request.auser()`` pattern);
-- ``request.pb_session``: the :class:`~pb_ssr.RequestSession` (``login()``,
-  ``logout()``, ``verified``).
-
-After the view the middleware writes the auth cookie back (a renewed token, a
-sign-in, a sign-out, or a bad cookie deleted) and marks responses that depended
-on the user ``Vary: Cookie`` and ``Cache-Control: private``. A PocketBase outage
-that a view does not handle (:class:`~pb_ssr.PocketBaseUnavailable`, a 5xx, or the
-session's error with ``ON_BACKEND_ERROR = "raise"``) becomes the
-``pb_ssr/unavailable.html`` page (JSON for clients that prefer it) with status 503
-and ``Retry-After``, unless ``HANDLE_UNAVAILABLE`` is off.
+Add it after ``SessionMiddleware`` and ``CsrfViewMiddleware`` (check ``pb_ssr.E002``).
+Each request then has, all lazy: ``request.pb`` (the request's client),
+``request.pb_user`` (an :class:`~pb_ssr.AuthenticatedUser` or a falsy
+:class:`~pb_ssr.AnonymousUser`), ``await request.apb()`` / ``await request.apb_user()``
+for async views, and ``request.pb_session`` (the :class:`~pb_ssr.RequestSession`).
+After the view it writes the auth cookie back with ``Vary: Cookie`` and
+``Cache-Control: private``, and turns an unhandled PocketBase outage into the 503
+page ``pb_ssr/unavailable.html`` (JSON for clients that prefer it), unless
+``HANDLE_UNAVAILABLE`` is off.
 """
 
 from __future__ import annotations

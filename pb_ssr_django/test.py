@@ -1,23 +1,10 @@
-"""Sign a Django test client (or a ``RequestFactory`` request) in as a PocketBase user.
+"""Sign a Django test ``Client`` (or a ``RequestFactory`` request) in as a PocketBase user.
 
-Like ``Client.force_login()``: the client gets the same signed auth cookie that
-``PocketBaseMiddleware`` writes after a sign-in, so the first request already has
-the user (PocketBase still confirms the token, as for any browser)::
+Like ``Client.force_login()``: the client gets the signed auth cookie a sign-in
+would write (PocketBase still confirms the token)::
 
-    from pb_ssr_django.test import login, logout
-
-    def test_profile(client, pb_user_factory):
-        login(client, pb_user_factory(name="Ada"))
-        assert b"Ada" in client.get("/profile/").content
-        logout(client)
-
-and for views called directly::
-
-    from pb_ssr_django.middleware import PocketBaseMiddleware
-    from pb_ssr_django.test import request_with_user
-
-    request = request_with_user(RequestFactory().get("/profile/"), user)
-    response = PocketBaseMiddleware(profile)(request)
+    login(client, pb_user_factory(name="Ada"))
+    assert b"Ada" in client.get("/profile/").content
 """
 
 from __future__ import annotations

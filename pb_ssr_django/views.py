@@ -58,20 +58,6 @@ __all__ = [
     "VerifyRequestView",
 ]
 
-#: The form class each page renders when its own view did not bind one.
-PAGE_FORMS: dict[str, type[Any] | None] = {
-    "login": forms.LoginForm,
-    "signup": forms.SignupForm,
-    "otp_request": forms.EmailForm,
-    "otp_verify": forms.CodeForm,
-    "mfa": forms.CodeForm,
-    "password_reset": forms.EmailForm,
-    "password_reset_confirm": forms.SetPasswordForm,
-    "verify_request": forms.VerifyRequestForm,
-    "email_change": forms.EmailChangeForm,
-    "email_change_confirm": forms.PasswordForm,
-}
-
 
 class SeeOther(HttpResponseRedirectBase):
     """``303 See Other``: the browser follows a form POST with a GET."""
@@ -91,7 +77,7 @@ class AuthView(View):
     http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
     #: The page (template ``pb_ssr/<page>.html``, URL name ``pb_ssr:<page>``).
     page: ClassVar[str] = ""
-    #: The page's form class (``PAGE_FORMS[page]`` when left ``None``).
+    #: The page's form class, if it has one.
     form_class: ClassVar[type[Any] | None] = None
     #: Send ``Referrer-Policy: no-referrer`` (pages whose URL holds a token or code).
     no_referrer: ClassVar[bool] = False
@@ -116,8 +102,7 @@ class AuthView(View):
         return self.answer(self.show(**kwargs))
 
     def post(self, request: Any, **kwargs: Any) -> Any:
-        form_class = self.form_class or PAGE_FORMS.get(self.page)
-        form = form_class(request.POST) if form_class is not None else None
+        form = self.form_class(request.POST) if self.form_class is not None else None
         if form is not None and not form.is_valid():
             return self.render_step(Step.show(self.page, 400, values=kwargs), form)
         return self.answer(self.act(form.cleaned_data if form else {}, **kwargs), form)
@@ -184,10 +169,8 @@ class AuthView(View):
         if step.message:
             context.update(title=step.title, message=step.message, login_link=step.login_link)
             return render(self.request, "pb_ssr/message.html", context, status=step.status)
-        if form is None or step.page != self.page:
-            form_class = self.form_class if step.page == self.page else None
-            form_class = form_class or PAGE_FORMS.get(step.page)
-            form = form_class(initial=step.values) if form_class is not None else None
+        if form is None and self.form_class is not None:
+            form = self.form_class(initial=step.values)
         if form is not None and form.is_bound:
             for name, message in step.field_errors.items():
                 form.add_error(name if name in form.fields else None, message)
@@ -215,6 +198,7 @@ class LoginView(AuthView):
     """Sign in with email and password; a 401 asking for a second factor leads to ``mfa``."""
 
     page = "login"
+    form_class = forms.LoginForm
 
     def show(self, **kwargs: Any) -> Step:
         email, notice = flows.login_page(self.state)
@@ -228,6 +212,7 @@ class SignupView(AuthView):
     """Create an account (email, optional name, password twice), then sign in."""
 
     page = "signup"
+    form_class = forms.SignupForm
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
         return flows.sign_up(
@@ -263,6 +248,7 @@ class OTPRequestView(AuthView):
     """Mail a one-time sign-in code; the answer is the same whether the account exists."""
 
     page = "otp_request"
+    form_class = forms.EmailForm
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
         return flows.request_otp(self.state, data["email"])
@@ -272,6 +258,7 @@ class OTPVerifyView(AuthView):
     """Sign in with the mailed code (completing an MFA session when one is under way)."""
 
     page = "otp_verify"
+    form_class = forms.CodeForm
 
     def show(self, **kwargs: Any) -> Step:
         return flows.otp_page(self.state)
@@ -289,6 +276,7 @@ class MFAView(AuthView):
     """The second step after a password: a mailed code ("resend" mails another)."""
 
     page = "mfa"
+    form_class = forms.CodeForm
 
     def show(self, **kwargs: Any) -> Any:
         return flows.mfa_page(self.state)
@@ -309,6 +297,7 @@ class OAuth2StartView(AuthView):
     """Send the browser to *provider*'s sign-in page (an unknown provider is a 404)."""
 
     page = "login"
+    form_class = forms.LoginForm
     http_method_names: ClassVar[list[str]] = ["get", "head", "options"]
 
     def get(self, request: Any, provider: str = "", **kwargs: Any) -> Any:
@@ -328,6 +317,7 @@ class OAuth2CallbackView(AuthView):
     """Finish the OAuth2 sign-in: check ``state``, exchange the code, go to ``next``."""
 
     page = "login"
+    form_class = forms.LoginForm
     no_referrer = True
     http_method_names: ClassVar[list[str]] = ["get", "head", "options"]
 
@@ -350,6 +340,7 @@ class PasswordResetView(AuthView):
     """Mail a password-reset link; the answer is the same whether the account exists."""
 
     page = "password_reset"
+    form_class = forms.EmailForm
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
         return flows.request_password_reset(data["email"])
@@ -359,6 +350,7 @@ class PasswordResetConfirmView(AuthView):
     """Choose a new password with the token from the reset mail."""
 
     page = "password_reset_confirm"
+    form_class = forms.SetPasswordForm
     no_referrer = True
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
@@ -370,6 +362,7 @@ class VerifyRequestView(AuthView):
     """Mail a verification link to the signed-in user, or to the email given."""
 
     page = "verify_request"
+    form_class = forms.VerifyRequestForm
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
         own = str(get_user(self.request).get("email") or "")
@@ -391,6 +384,7 @@ class EmailChangeView(AuthView):
     """The signed-in user asks to change their email: a link goes to the new address."""
 
     page = "email_change"
+    form_class = forms.EmailChangeForm
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
         return flows.request_email_change(data["email"])
@@ -400,6 +394,7 @@ class EmailChangeConfirmView(AuthView):
     """Confirm an email change with the mailed token and the password; then sign in again."""
 
     page = "email_change_confirm"
+    form_class = forms.PasswordForm
     no_referrer = True
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:

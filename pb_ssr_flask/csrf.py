@@ -1,35 +1,11 @@
 """Signed per-session CSRF tokens for Flask forms (Flask has none of its own).
 
-Each browser session gets a random nonce, kept in ``flask.session`` (the app's
-signed session cookie). A form carries that nonce signed with ``SECRET_KEY``
-(:class:`itsdangerous.URLSafeTimedSerializer`, salt ``"pb_ssr.csrf"``, valid for
-8 hours; ``SECRET_KEY_FALLBACKS`` are accepted so a key rotation breaks no open
-form). A POST, PUT, PATCH or DELETE is accepted only when the token it sends
-matches the nonce of the session that sends it, so a page on another site, which
-cannot read the token, cannot submit the form for the user.
-
-The auth blueprint (:data:`pb_ssr_flask.blueprint.auth_blueprint`) protects its
-own forms and, when registered, makes ``csrf_token()`` a Jinja global. An app
-protects its own forms the same way (without the blueprint, call
-:func:`init_csrf` once to get the Jinja global)::
-
-    from pb_ssr_flask import csrf_protect
-
-    @app.route("/messages", methods=["GET", "POST"])
-    @csrf_protect
-    def messages():
-        ...
-
-.. code-block:: html+jinja
-
-    <form method="post">
-      <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-      ...
-    </form>
-
-JavaScript sends the token in the ``X-CSRFToken`` header instead. A rejected
-request raises :class:`CSRFError`, a ``400 Bad Request`` that an app can render
-its own way with ``@app.errorhandler(CSRFError)``.
+Each session gets a random nonce in ``flask.session``; a form carries it signed with
+``SECRET_KEY`` (salt ``"pb_ssr.csrf"``, 8 hours, ``SECRET_KEY_FALLBACKS`` accepted).
+POST, PUT, PATCH and DELETE must send it back (field ``csrf_token`` or header
+``X-CSRFToken``) from the same session, else :class:`CSRFError` (a 400). The auth
+blueprint protects its forms and makes ``csrf_token()`` a Jinja global; protect the
+app's own views with ``@csrf_protect`` (without the blueprint, call :func:`init_csrf`).
 """
 
 from __future__ import annotations

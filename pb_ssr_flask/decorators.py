@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from flask import abort, jsonify, redirect, request, url_for
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
+
+from pb_ssr import guard_view
 
 from .globals import config, get_current_user, get_session
 
@@ -33,25 +33,6 @@ def _deny() -> Response:
     return response
 
 
-def _guard(view: F, allowed: Callable[[], Any], aallowed: Callable[[], Any]) -> F:
-    """Wrap *view*: *allowed* answers ``None`` to let the request through."""
-    if inspect.iscoroutinefunction(view):
-
-        @functools.wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            denied = await aallowed()
-            return denied if denied is not None else await view(*args, **kwargs)
-
-        return cast("F", async_wrapper)
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        denied = allowed()
-        return denied if denied is not None else view(*args, **kwargs)
-
-    return cast("F", wrapper)
-
-
 def login_required(view: F) -> F:
     """Let only signed-in users through; others go to the login page (or get a JSON 401).
 
@@ -61,13 +42,13 @@ def login_required(view: F) -> F:
     registered), the answer is a JSON ``401``.
     """
 
-    def allowed() -> Response | None:
+    def allowed(*args: Any, **kwargs: Any) -> Response | None:
         return None if get_current_user().is_authenticated else _deny()
 
-    async def aallowed() -> Response | None:
+    async def aallowed(*args: Any, **kwargs: Any) -> Response | None:
         return None if await get_session().auser() is not None else _deny()
 
-    return _guard(view, allowed, aallowed)
+    return guard_view(view, allowed, aallowed)
 
 
 def superuser_required(view: F) -> F:
@@ -77,7 +58,7 @@ def superuser_required(view: F) -> F:
     signed-in users get ``403 Forbidden``.
     """
 
-    def allowed() -> Response | None:
+    def allowed(*args: Any, **kwargs: Any) -> Response | None:
         if not get_current_user().is_authenticated:
             return _deny()
         store = get_session().load()
@@ -85,7 +66,7 @@ def superuser_required(view: F) -> F:
             abort(403, "Only PocketBase superusers may open this page.")
         return None
 
-    async def aallowed() -> Response | None:
+    async def aallowed(*args: Any, **kwargs: Any) -> Response | None:
         session = get_session()
         if await session.auser() is None:
             return _deny()
@@ -94,4 +75,4 @@ def superuser_required(view: F) -> F:
             abort(403, "Only PocketBase superusers may open this page.")
         return None
 
-    return _guard(view, allowed, aallowed)
+    return guard_view(view, allowed, aallowed)

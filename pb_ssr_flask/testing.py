@@ -1,22 +1,8 @@
 """Sign a Flask test client in as a real PocketBase user, without the login form.
 
-Like flask-login's ``FlaskLoginClient``: the test client gets the same signed auth
-cookie the extension would write after a login, so a view sees the user on the
-first request (PocketBase still confirms the token, as for any browser)::
-
-    from pb_ssr_flask.testing import login
-
-    def test_profile(app, pb_user_factory):
-        client = app.test_client()
-        login(client, pb_user_factory(name="Ada"))
-        assert b"Ada" in client.get("/profile").data
-
-or, for every client of an app::
-
-    from pb_ssr_flask.testing import PocketBaseTestClient
-
-    app.test_client_class = PocketBaseTestClient
-    client = app.test_client(user=pb_user_factory())
+Like flask-login's ``FlaskLoginClient``: ``login(client, pb_user_factory())``, or
+``app.test_client_class = PocketBaseTestClient`` and ``app.test_client(user=user)``.
+PocketBase still confirms the token, as for any browser.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
-"""``{% load pb_ssr %}``: file URLs of PocketBase records in templates.
+"""``{% load pb_ssr %}``: file URLs of records, ``{{ msg|pb_file_url:msg.image }}`` or
+``{% pb_file_url user user.avatar thumb="100x100" download=True token=t %}``.
 
-As a filter, for the plain URL::
-
-    <img src="{{ message|pb_file_url:message.image }}" alt="">
-
-As a tag, with options::
-
-    <img src="{% pb_file_url pb_user pb_user.avatar thumb="100x100" %}" alt="">
-    <a href="{% pb_file_url doc doc.file download=True %}">Download</a>
-
-URLs point at ``POCKETBASE["PUBLIC_URL"]`` (the address browsers reach PocketBase
-at), or ``URL`` when it is not set. Protected files need a file token and are
-better served through a view.
+URLs point at ``POCKETBASE["PUBLIC_URL"]`` (or ``URL``).
 """
 
 from __future__ import annotations

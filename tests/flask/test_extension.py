@@ -15,9 +15,16 @@ from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 import pb_ssr._hints
-from pb_ssr import ConfigurationError
+from pb_ssr import ConfigurationError, PocketBase
 from pb_ssr.testing import PocketBaseServer, TestUser
-from pb_ssr_flask import PocketBaseSSR, PocketBaseState, get_session, pb
+from pb_ssr_flask import (
+    PocketBaseSSR,
+    PocketBaseState,
+    current_user,
+    get_session,
+    pb,
+    superuser_required,
+)
 from pb_ssr_flask.testing import PocketBaseTestClient, login, logout
 
 from .conftest import SECRET, auth_cookie, csrf_of, form_login, make_app
@@ -433,3 +440,45 @@ def test_async_views_still_run_gathered_calls_concurrently(
         assert app.test_client().get("/gathered").json == {"codes": [200] * 4}
         # Four calls of 0.3 s each, at once: not one after the other (1.2 s).
         assert time.monotonic() - started < 1.0
+
+
+# -- superuser_required -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_superuser_required(
+    pocketbase_server: PocketBaseServer, user: TestUser, is_async: bool
+) -> None:
+    app = make_app(pocketbase_server.url)
+    if is_async:
+
+        @app.get("/admin-only")
+        @superuser_required
+        async def admin_only() -> str:
+            return f"admin:{(await get_session().auser() or {}).get('email')}"
+
+    else:
+
+        @app.get("/admin-only")
+        @superuser_required
+        def admin_only() -> str:
+            return f"admin:{current_user.get('email')}"
+
+    client = app.test_client()
+    anonymous = client.get("/admin-only")
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"] == "/auth/login?next=/admin-only"
+    login(client, user)
+    assert client.get("/admin-only").status_code == 403
+    # A record that claims _superusers is not believed: PocketBase's answer decides.
+    login(client, token=user.token, record={**user.record, "collectionName": "_superusers"})
+    assert client.get("/admin-only").status_code == 403
+    admin = PocketBase(pocketbase_server.url)
+    admin.collection("_superusers").auth_with_password(
+        pocketbase_server.superuser_email, pocketbase_server.superuser_password
+    )
+    store = admin.auth_store
+    login(client, token=store.token, record=store.record)
+    allowed = client.get("/admin-only")
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.text == f"admin:{pocketbase_server.superuser_email}"
