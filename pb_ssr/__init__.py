@@ -31,6 +31,7 @@ from ._config import Settings as Settings
 from ._config import settings_advice as settings_advice
 from ._cookie import CookieCodec as CookieCodec
 from ._cookie import CookieUpdate as CookieUpdate
+from ._csrf import CSRFTokens as CSRFTokens
 from ._errors import BlockingCallError as BlockingCallError
 from ._errors import ClientResponseError as ClientResponseError
 from ._errors import ConfigurationError as ConfigurationError
@@ -94,6 +95,7 @@ __all__ = [
     "AuthenticatedUser",
     "Batch",
     "BlockingCallError",
+    "CSRFTokens",
     "CacheStore",
     "CircuitBreaker",
     "ClientResponseError",

@@ -62,6 +62,7 @@ __all__ = [
     "OTP_KEY",
     "Call",
     "Flow",
+    "Pages",
     "Step",
     "arun",
     "confirm_email_change",
@@ -663,3 +664,72 @@ def confirm_email_change(token: str, secret: str) -> Flow:
         message="Your email address was changed. Sign in with the new one.",
         login_link=True,
     )
+
+
+# -- the one mapping from steps to responses ------------------------------------------------
+
+
+class Pages:
+    """Turns a :class:`Step` into a response: the adapters subclass it per request.
+
+    The decisions (what each step kind means, which context a page gets, when the
+    login page lists the other ways in) live here once; an adapter implements the
+    hooks below in its framework's words, like authlib's per-framework shims.
+    """
+
+    def users(self) -> Any:
+        """The auth collection's record service on the request's own client."""
+        raise NotImplementedError
+
+    def session(self) -> RequestSession:
+        """The request's :class:`~pb_ssr.RequestSession`."""
+        raise NotImplementedError
+
+    def next_url(self) -> str:
+        """The request's ``next``, checked (:func:`pb_ssr.safe_next`)."""
+        raise NotImplementedError
+
+    def url(self, page: str, next_url: str | None = None) -> str:
+        """The URL of the sign-in page *page*, with ``?next=`` when given."""
+        raise NotImplementedError
+
+    def redirect(self, url: str, status: int = 303) -> Any:
+        """A redirect response."""
+        raise NotImplementedError
+
+    def render(self, page: str, context: dict[str, Any], step: Step) -> Any:
+        """Render the template ``pb_ssr/<page>.html`` with *context* and ``step.status``."""
+        raise NotImplementedError
+
+    def rotate(self, *, signed_in: bool) -> None:
+        """New CSRF token (and, after a sign-in, a new framework session key)."""
+        raise NotImplementedError
+
+    def cookie_hint(self) -> str | None:
+        """Why the browser will drop the auth cookie here; ``None`` outside debug mode."""
+        return None
+
+    def answer(self, outcome: Step | Flow, next_url: str | None = None) -> Any:
+        """Run *outcome* if it is a flow, and turn its step into the response."""
+        step = run(outcome, self.users()) if isinstance(outcome, Generator) else outcome
+        next_url = next_url or self.next_url()
+        if step.kind in ("signed_in", "signed_out"):
+            if step.kind == "signed_out":
+                self.session().logout()
+            self.rotate(signed_in=step.kind == "signed_in")
+            if not step.message:
+                return self.redirect(self.url(step.page) if step.page else next_url)
+        elif step.kind == "redirect":
+            return self.redirect(self.url(step.page, next_url))
+        elif step.kind == "external":
+            return self.redirect(step.url, 302)
+        context: dict[str, Any] = {"next_url": next_url, "error": step.error}
+        if step.message:
+            context.update(title=step.title, message=step.message, login_link=step.login_link)
+            return self.render("message", context, step)
+        context.update(step.values, notice=step.notice)
+        if step.page == "login":
+            if step.status != 503:  # PocketBase is down: no call to list the other ways in
+                context.update(run(login_options(), self.users()))
+            context["cookie_hint"] = self.cookie_hint()
+        return self.render(step.page, context, step)

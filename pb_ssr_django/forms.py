@@ -1,9 +1,8 @@
 """The forms of the sign-in views (:mod:`pb_ssr_django.views`).
 
-Plain Django forms: they check what can be checked locally (a filled-in field,
-an email address, two equal passwords); PocketBase checks the rest and the views
-put its field errors on the form. Subclass them and set ``form_class`` on a view
-to add fields or change widgets.
+Plain Django forms that read the fields (a filled-in field, an email address); the
+flows of :mod:`pb_ssr.flows` decide the rest and the views put their field errors
+on the form. Subclass them and set ``form_class`` on a view to change widgets.
 """
 
 from __future__ import annotations
@@ -22,9 +21,6 @@ __all__ = [
     "SignupForm",
     "VerifyRequestForm",
 ]
-
-#: The passwords of a form differ.
-PASSWORDS_DIFFER = "The passwords do not match."
 
 
 def _email_field(autocomplete: str, *, required: bool = True) -> Any:
@@ -73,23 +69,14 @@ class CodeForm(forms.Form):
     )
 
 
-class _PasswordPair(forms.Form):
-    def clean(self) -> Any:
-        data = super().clean()
-        password = data.get("password")
-        if password and data.get("password_confirm") not in (None, password):
-            self.add_error("password_confirm", PASSWORDS_DIFFER)
-        return data
-
-
-class SetPasswordForm(_PasswordPair):
+class SetPasswordForm(forms.Form):
     """A new password, twice (password reset)."""
 
     password = _password_field("New password", "new-password")
     password_confirm = _password_field("Repeat the new password", "new-password")
 
 
-class SignupForm(_PasswordPair):
+class SignupForm(forms.Form):
     """Email, optional name, password twice."""
 
     email = _email_field("email")

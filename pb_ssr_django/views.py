@@ -14,7 +14,6 @@ its URL holds a token. The multi-step flows keep their ids in ``request.session`
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -31,8 +30,15 @@ from django.views import View
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from pb_ssr import OAUTH2_COOKIE_NAME, RecordService, flows, insecure_cookie_hint, safe_next
-from pb_ssr.flows import Step
+from pb_ssr import (
+    OAUTH2_COOKIE_NAME,
+    RecordService,
+    RequestSession,
+    flows,
+    insecure_cookie_hint,
+    safe_next,
+)
+from pb_ssr.flows import Pages, Step
 
 from . import forms
 from .conf import get_config
@@ -71,9 +77,11 @@ class SeeOther(HttpResponseRedirectBase):
 @method_decorator(sensitive_post_parameters(), name="dispatch")
 @method_decorator(sensitive_variables(), name="dispatch")
 @method_decorator(csrf_protect, name="dispatch")
-class AuthView(View):
+class AuthView(Pages, View):
     """One sign-in page: :meth:`show` answers GET, :meth:`act` a valid POST."""
 
+    #: The bound form of a POST.
+    form: Any = None
     http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
     #: The page (template ``pb_ssr/<page>.html``, URL name ``pb_ssr:<page>``).
     page: ClassVar[str] = ""
@@ -102,12 +110,12 @@ class AuthView(View):
         return self.answer(self.show(**kwargs))
 
     def post(self, request: Any, **kwargs: Any) -> Any:
-        form = self.form_class(request.POST) if self.form_class is not None else None
+        form = self.form = self.form_class(request.POST) if self.form_class else None
         if form is not None and not form.is_valid():
-            return self.render_step(Step.show(self.page, 400, values=kwargs), form)
-        return self.answer(self.act(form.cleaned_data if form else {}, **kwargs), form)
+            return self.answer(Step.show(self.page, 400, values=kwargs))
+        return self.answer(self.act(form.cleaned_data if form else {}, **kwargs))
 
-    # -- the request's pieces ---------------------------------------------------------------
+    # -- the hooks of pb_ssr.flows.Pages ---------------------------------------------------
 
     @property
     def state(self) -> Any:
@@ -120,16 +128,17 @@ class AuthView(View):
             )
         return session
 
-    def users(self) -> RecordService:
-        """The auth collection's service on the request's own client."""
-        collection = get_config().settings.AUTH_COLLECTION
-        return get_session(self.request).client().collection(collection)
+    def session(self) -> RequestSession:
+        return get_session(self.request)
 
-    def url(self, name: str, *, next_url: str | None = None, **kwargs: Any) -> str:
-        """Reverse *name* in this URL namespace, with ``?next=`` when given."""
+    def users(self) -> RecordService:
+        return self.session().client().collection(get_config().settings.AUTH_COLLECTION)
+
+    def url(self, page: str, next_url: str | None = None, **kwargs: Any) -> str:
+        """Reverse *page* in this URL namespace, with ``?next=`` when given."""
         match = getattr(self.request, "resolver_match", None)
         current_app = match.namespace if match is not None else None
-        url = str(reverse(f"pb_ssr:{name}", kwargs=kwargs or None, current_app=current_app))
+        url = str(reverse(f"pb_ssr:{page}", kwargs=kwargs or None, current_app=current_app))
         return url + "?" + urlencode({"next": next_url}, safe="/") if next_url else url
 
     def next_url(self, value: object = None) -> str:
@@ -141,54 +150,33 @@ class AuthView(View):
         host, https = request.get_host(), request.is_secure()
         return safe_next(value, host=host, https=https, default=default)
 
-    # -- one place for every answer ---------------------------------------------------------
+    def redirect(self, url: str, status: int = 303) -> Any:
+        return SeeOther(url) if status == 303 else HttpResponseRedirect(url)
 
-    def answer(self, outcome: Any, form: Any = None, next_url: str | None = None) -> Any:
-        """Run *outcome* if it is a flow, and turn its step into the response."""
-        step: Step = flows.run(outcome, self.users()) if isinstance(outcome, Generator) else outcome
-        next_url = next_url or self.next_url()
-        if step.kind in ("signed_in", "signed_out"):
-            if step.kind == "signed_in":
-                # Like django.contrib.auth.login(): nothing planted before survives it.
-                self.state.cycle_key()
-            else:
-                get_session(self.request).logout()
-            rotate_token(self.request)
-            if step.message:
-                return self.render_step(step)
-            return SeeOther(self.url(step.page) if step.page else next_url)
-        if step.kind == "redirect":
-            return SeeOther(self.url(step.page, next_url=next_url))
-        if step.kind == "external":
-            return HttpResponseRedirect(step.url)
-        return self.render_step(step, form, next_url)
+    def rotate(self, *, signed_in: bool) -> None:
+        if signed_in:
+            # Like django.contrib.auth.login(): nothing planted before survives it.
+            self.state.cycle_key()
+        rotate_token(self.request)
 
-    def render_step(self, step: Step, form: Any = None, next_url: str | None = None) -> Any:
-        """Render a ``page`` step (its form, errors and values) or a message."""
-        context: dict[str, Any] = {"next_url": next_url or self.next_url()}
-        if step.message:
-            context.update(title=step.title, message=step.message, login_link=step.login_link)
-            return render(self.request, "pb_ssr/message.html", context, status=step.status)
-        if form is None and self.form_class is not None:
+    def cookie_hint(self) -> str | None:
+        if not django_settings.DEBUG:
+            return None
+        https, host = self.request.is_secure(), browser_host(self.request)
+        secure = get_config().settings.COOKIE_SECURE
+        return insecure_cookie_hint(secure=secure, is_https=https, host=host)
+
+    def render(self, page: str, context: dict[str, Any], step: Step) -> Any:
+        form = self.form
+        if form is None and self.form_class is not None and page != "message":
             form = self.form_class(initial=step.values)
         if form is not None and form.is_bound:
             for name, message in step.field_errors.items():
                 form.add_error(name if name in form.fields else None, message)
-        context.update(step.values, form=form, error=step.error, notice=step.notice)
-        if step.page == "login":
-            if step.status != 503:
-                context.update(flows.run(flows.login_options(), self.users()))
-            if django_settings.DEBUG:
-                # In debug only: the page names the setting, no secret in development.
-                context["cookie_hint"] = insecure_cookie_hint(
-                    secure=get_config().settings.COOKIE_SECURE,
-                    is_https=self.request.is_secure(),
-                    host=browser_host(self.request),
-                )
-        elif step.page == "verify_request":
+        if page == "verify_request":
             context["pb_user"] = get_user(self.request)
-        template = f"pb_ssr/{step.page}.html"
-        return render(self.request, template, context, status=step.status)
+        context["form"] = form
+        return render(self.request, f"pb_ssr/{page}.html", context, status=step.status)
 
 
 # -- password, sign-up, sign-out --------------------------------------------------------------
@@ -328,7 +316,7 @@ class OAuth2CallbackView(AuthView):
         flow = flows.oauth2_callback(
             self.state, kept, request.GET, request.build_absolute_uri(callback)
         )
-        response = self.answer(flow, next_url=next_url)
+        response = self.answer(flow, next_url)
         response.set_cookie(**config.oauth2_cookie(None, path=callback).set_cookie_kwargs())
         return response
 

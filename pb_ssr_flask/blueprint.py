@@ -17,7 +17,6 @@ ids in ``flask.session``.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any, cast
 
 from flask import (
@@ -35,8 +34,15 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from pb_ssr import OAUTH2_COOKIE_NAME, RecordService, flows, insecure_cookie_hint, safe_next
-from pb_ssr.flows import Step
+from pb_ssr import (
+    OAUTH2_COOKIE_NAME,
+    RecordService,
+    RequestSession,
+    flows,
+    insecure_cookie_hint,
+    safe_next,
+)
+from pb_ssr.flows import Pages, Step
 
 from .csrf import csrf_protect, init_csrf, rotate_csrf
 from .decorators import login_required
@@ -68,14 +74,37 @@ def _protect_response(response: Response) -> Response:
     return response
 
 
-def _users() -> RecordService:
-    """The auth collection's service on the request's own client."""
-    return get_session().client().collection(config().settings.AUTH_COLLECTION)
+class _Pages(Pages):
+    """The hooks of :class:`pb_ssr.flows.Pages`, in Flask's words."""
 
+    def session(self) -> RequestSession:
+        return get_session()
 
-def _next_url(value: object = None) -> str:
-    target = request.values.get("next") if value is None else value
-    return safe_next(target, host=request.host, https=request.is_secure)
+    def users(self) -> RecordService:
+        return get_session().client().collection(config().settings.AUTH_COLLECTION)
+
+    def next_url(self, value: object = None) -> str:
+        target = request.values.get("next") if value is None else value
+        return safe_next(target, host=request.host, https=request.is_secure)
+
+    def url(self, page: str, next_url: str | None = None) -> str:
+        return url_for(f".{page}", next=next_url) if next_url else url_for(f".{page}")
+
+    def redirect(self, url: str, status: int = 303) -> Response:
+        return redirect(url, code=status)
+
+    def rotate(self, *, signed_in: bool) -> None:
+        rotate_csrf()
+
+    def cookie_hint(self) -> str | None:
+        if not current_app.debug:
+            return None
+        secure = config().settings.COOKIE_SECURE
+        return insecure_cookie_hint(secure=secure, is_https=request.is_secure, host=request.host)
+
+    def render(self, page: str, context: dict[str, Any], step: Step) -> Response:
+        context.update(form=step.values, errors=step.field_errors)
+        return make_response(render_template(f"pb_ssr/{page}.html", **context), step.status)
 
 
 def _field(name: str) -> str:
@@ -84,40 +113,8 @@ def _field(name: str) -> str:
 
 def answer(outcome: Step | flows.Flow, next_url: str | None = None) -> Response:
     """Run *outcome* if it is a flow, and turn its step into the response."""
-    step = flows.run(outcome, _users()) if isinstance(outcome, Generator) else outcome
-    next_url = next_url or _next_url()
-    if step.kind in ("signed_in", "signed_out"):
-        if step.kind == "signed_out":
-            get_session().logout()
-        rotate_csrf()
-        if step.message:
-            return _render(step, next_url)
-        return redirect(url_for(f".{step.page}") if step.page else next_url, code=303)
-    if step.kind == "redirect":
-        return redirect(url_for(f".{step.page}", next=next_url), code=303)
-    if step.kind == "external":
-        return redirect(step.url)
-    return _render(step, next_url)
-
-
-def _render(step: Step, next_url: str) -> Response:
-    context: dict[str, Any] = {"next_url": next_url, "error": step.error, "notice": step.notice}
-    template = "message" if step.message else step.page
-    if step.message:
-        context.update(title=step.title, message=step.message, login_link=step.login_link)
-    context.update(step.values, form=step.values, errors=step.field_errors)
-    if step.page == "login":
-        if step.status != 503:
-            context.update(flows.run(flows.login_options(), _users()))
-        if current_app.debug:
-            # In debug only: the page names the setting, no secret in development.
-            secure = config().settings.COOKIE_SECURE
-            hint = insecure_cookie_hint(
-                secure=secure, is_https=request.is_secure, host=request.host
-            )
-            context["cookie_hint"] = hint
-    body = render_template(f"pb_ssr/{template}.html", **context)
-    return make_response(body, step.status)
+    response: Response = _Pages().answer(outcome, next_url)
+    return response
 
 
 def _page(page: str, post: Any, get: Any = None) -> Response:
@@ -203,7 +200,10 @@ def oauth2_start(provider: str) -> ResponseReturnValue:
     """Send the browser to *provider*'s sign-in page (an unknown provider is a 404)."""
     callback = url_for(".oauth2_callback")
     redirect_url = url_for(".oauth2_callback", _external=True)
-    step, kept = flows.run(flows.oauth2_start(provider, redirect_url, _next_url()), _users())
+    pages = _Pages()
+    step, kept = flows.run(
+        flows.oauth2_start(provider, redirect_url, pages.next_url()), pages.users()
+    )
     response = answer(step)
     if kept is not None:
         response.set_cookie(**config().oauth2_cookie(kept, path=callback).set_cookie_kwargs())
@@ -216,7 +216,7 @@ def oauth2_callback() -> ResponseReturnValue:
     kept = config().read_oauth2_cookie(request.cookies.get(OAUTH2_COOKIE_NAME))
     redirect_url = url_for(".oauth2_callback", _external=True)
     flow = flows.oauth2_callback(session, kept, request.args, redirect_url)
-    response = answer(flow, _next_url((kept or {}).get("next") or ""))
+    response = answer(flow, _Pages().next_url((kept or {}).get("next") or ""))
     cookie = config().oauth2_cookie(None, path=url_for(".oauth2_callback"))
     response.set_cookie(**cookie.set_cookie_kwargs())
     return response

@@ -11,15 +11,14 @@ app's own views with ``@csrf_protect`` (without the blueprint, call :func:`init_
 from __future__ import annotations
 
 import functools
-import hmac
 import inspect
-import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, request, session
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import BadRequest
+
+from pb_ssr import CSRFTokens
 
 __all__ = [
     "CSRFError",
@@ -32,11 +31,6 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The salt of the form tokens: a value signed with the same key for any other
-#: purpose (session cookie, auth cookie) never passes as a CSRF token.
-SALT = "pb_ssr.csrf"
-#: Seconds a form token stays valid.
-MAX_AGE = 8 * 3600
 #: The ``flask.session`` key holding the session's nonce.
 SESSION_KEY = "_pb_ssr_csrf"
 #: The form field that carries the token.
@@ -59,55 +53,28 @@ class CSRFError(BadRequest):
     description = "The CSRF token is missing or invalid." + _RETRY
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    app = current_app
-    secret = app.config.get("SECRET_KEY")
-    if not secret:
-        raise RuntimeError("CSRF tokens are signed with SECRET_KEY: set app.config['SECRET_KEY'].")
-    # itsdangerous takes keys oldest to newest and signs with the last one.
-    keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), secret]
-    return URLSafeTimedSerializer(keys, salt=SALT)
+def _tokens() -> CSRFTokens:
+    config = current_app.config
+    return CSRFTokens(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS") or ())
 
 
 def generate_csrf() -> str:
     """Return a CSRF token for the current session (also the Jinja ``csrf_token()``).
 
     The session's nonce is created on first use; every call in one request returns
-    the same token.
-
-    Example::
-
-        return {"csrf_token": generate_csrf()}  # for a JavaScript client
+    the same token (e.g. ``return {"csrf_token": generate_csrf()}`` for JavaScript).
     """
     token: str | None = g.get("_pb_ssr_csrf_token")
     if token is None:
         nonce = session.get(SESSION_KEY)
         if not isinstance(nonce, str) or not nonce:
-            nonce = secrets.token_urlsafe(32)
-            session[SESSION_KEY] = nonce
-        token = str(_serializer().dumps(nonce))
-        g._pb_ssr_csrf_token = token
+            nonce = session[SESSION_KEY] = CSRFTokens.new_nonce()
+        token = g._pb_ssr_csrf_token = _tokens().token(nonce)
     return token
 
 
 def _problem(token: object) -> str | None:
-    """Why *token* is not acceptable for this session, or ``None`` when it is."""
-    if not token or not isinstance(token, str):
-        return "The CSRF token is missing."
-    nonce = session.get(SESSION_KEY)
-    if not isinstance(nonce, str) or not nonce:
-        # No form was rendered in this session (or its cookie was lost).
-        return "The CSRF session token is missing."
-    try:
-        value = _serializer().loads(token, max_age=MAX_AGE)
-    except SignatureExpired:
-        return "The CSRF token has expired."
-    except BadData:
-        return "The CSRF token is invalid."
-    # Constant time: the comparison must not tell an attacker how much matched.
-    if not isinstance(value, str) or not hmac.compare_digest(value, nonce):
-        return "The CSRF token does not belong to this session."
-    return None
+    return _tokens().problem(token, session.get(SESSION_KEY))
 
 
 def validate_csrf(token: str | None) -> bool:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
 import pb_ssr
 from pb_ssr import (
@@ -16,6 +17,7 @@ from pb_ssr import (
     BlockingCallError,
     ClientResponseError,
     ConfigurationError,
+    CSRFTokens,
     PocketBaseConfig,
     PocketBaseSSRError,
     PocketBaseUnavailable,
@@ -233,3 +235,26 @@ def test_report(
         ("store-down", "warn"),
         ("unreachable", "fail"),
     ]
+
+
+def test_csrf_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = CSRFTokens(SECRET)
+    nonce = CSRFTokens.new_nonce()
+    token = tokens.token(nonce)
+    assert tokens.problem(token, nonce) is None
+    assert tokens.problem(token, CSRFTokens.new_nonce()) == (
+        "The CSRF token does not belong to this session."
+    )
+    assert tokens.problem("", nonce) == "The CSRF token is missing."
+    assert tokens.problem(token, None) == "The CSRF session token is missing."
+    assert tokens.problem(token[:-2] + "xx", nonce) == "The CSRF token is invalid."
+    # Signed with the same key for another purpose: never a CSRF token.
+    other = URLSafeTimedSerializer(SECRET, salt="pb_ssr.oauth2-state").dumps(nonce)
+    assert tokens.problem(other, nonce) == "The CSRF token is invalid."
+    assert CSRFTokens("new-key", [SECRET]).problem(token, nonce) is None
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 8 * 3600 + 1)
+    assert tokens.problem(token, nonce) == "The CSRF token has expired."
+    monkeypatch.undo()
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        CSRFTokens(None)
