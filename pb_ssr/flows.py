@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from ._errors import ClientResponseError, ConfigurationError
+from ._hints import insecure_cookie_hint
 from .messages import (
     BAD_CODE,
     BAD_EMAIL,
@@ -679,7 +680,8 @@ class Pages:
 
     def users(self) -> Any:
         """The auth collection's record service on the request's own client."""
-        raise NotImplementedError
+        session = self.session()
+        return session.client().collection(session.manager.settings.AUTH_COLLECTION)
 
     def session(self) -> RequestSession:
         """The request's :class:`~pb_ssr.RequestSession`."""
@@ -705,9 +707,17 @@ class Pages:
         """New CSRF token (and, after a sign-in, a new framework session key)."""
         raise NotImplementedError
 
+    def debug_request(self) -> tuple[bool, str] | None:
+        """In debug mode only: whether the request came over HTTPS, and its ``Host``."""
+        return None
+
     def cookie_hint(self) -> str | None:
         """Why the browser will drop the auth cookie here; ``None`` outside debug mode."""
-        return None
+        facts = self.debug_request()
+        if facts is None:
+            return None
+        secure = self.session().manager.settings.COOKIE_SECURE
+        return insecure_cookie_hint(secure=secure, is_https=facts[0], host=facts[1])
 
     def answer(self, outcome: Step | Flow, next_url: str | None = None) -> Any:
         """Run *outcome* if it is a flow, and turn its step into the response."""

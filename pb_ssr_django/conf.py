@@ -1,10 +1,9 @@
 """``settings.POCKETBASE`` -> the core's :class:`~pb_ssr.PocketBaseConfig`.
 
-Read at call time and cached; the cache is dropped on Django's ``setting_changed``
-signal, so ``override_settings(POCKETBASE=...)`` and pytest-django's ``settings``
-fixture take effect on the next request (like DRF's ``api_settings``). The cookie is
-signed with ``SECRET_KEY`` (``SECRET_KEY_FALLBACKS`` are accepted); the extra key
-``REDIRECT_URL`` (``"/"``) is where sign-in sends users without a usable ``next``.
+Read at call time, cached, and dropped on ``setting_changed`` (so
+``override_settings`` works). The cookie is signed with ``SECRET_KEY`` (and
+``SECRET_KEY_FALLBACKS``); the extra key ``REDIRECT_URL`` (``"/"``) is where sign-in
+sends users without a usable ``next``.
 """
 
 from __future__ import annotations

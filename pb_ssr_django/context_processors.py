@@ -1,12 +1,5 @@
-"""Template context: ``pb_user`` in every template rendered with a request.
-
-Add it to ``TEMPLATES[...]["OPTIONS"]["context_processors"]``::
-
-    "pb_ssr_django.context_processors.pocketbase",
-
-then ``{% if pb_user %}Signed in as {{ pb_user.email }}{% endif %}``. The user is
-lazy: PocketBase is only asked when a template reads it.
-"""
+"""``pb_user`` in every template rendered with a request (lazy: PocketBase is only asked
+when a template reads it): add ``"pb_ssr_django.context_processors.pocketbase"``."""
 
 from __future__ import annotations
 

@@ -30,14 +30,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from pb_ssr import (
-    OAUTH2_COOKIE_NAME,
-    RecordService,
-    RequestSession,
-    flows,
-    insecure_cookie_hint,
-    safe_next,
-)
+from pb_ssr import OAUTH2_COOKIE_NAME, RequestSession, flows, safe_next
 from pb_ssr.flows import Pages, Step
 
 from . import forms
@@ -131,9 +124,6 @@ class AuthView(Pages, View):
     def session(self) -> RequestSession:
         return get_session(self.request)
 
-    def users(self) -> RecordService:
-        return self.session().client().collection(get_config().settings.AUTH_COLLECTION)
-
     def url(self, page: str, next_url: str | None = None, **kwargs: Any) -> str:
         """Reverse *page* in this URL namespace, with ``?next=`` when given."""
         match = getattr(self.request, "resolver_match", None)
@@ -159,12 +149,10 @@ class AuthView(Pages, View):
             self.state.cycle_key()
         rotate_token(self.request)
 
-    def cookie_hint(self) -> str | None:
+    def debug_request(self) -> tuple[bool, str] | None:
         if not django_settings.DEBUG:
             return None
-        https, host = self.request.is_secure(), browser_host(self.request)
-        secure = get_config().settings.COOKIE_SECURE
-        return insecure_cookie_hint(secure=secure, is_https=https, host=host)
+        return self.request.is_secure(), browser_host(self.request)
 
     def render(self, page: str, context: dict[str, Any], step: Step) -> Any:
         form = self.form

@@ -1,22 +1,14 @@
-"""Sign-in pages for Flask: the flows of :mod:`pb_ssr.flows`, translated.
+"""Sign-in pages for Flask (``app.register_blueprint(auth_blueprint, url_prefix="/auth")``).
 
-Opt-in, next to the extension::
-
-    PocketBaseSSR(app)
-    app.register_blueprint(auth_blueprint, url_prefix="/auth")
-
-Each view reads its form fields, runs one step of a core flow on the auth
-collection (``POCKETBASE_AUTH_COLLECTION``) through the request's own client, and
-:func:`answer` turns the :class:`~pb_ssr.flows.Step` into a response. Registering
-the blueprint makes ``csrf_token()`` a Jinja global; every form is CSRF-checked,
-every page ``no-store``, and pages whose URL holds a token send
-``Referrer-Policy: no-referrer``. The URLs, templates and security properties are
-listed in the Flask reference page of the docs. The multi-step flows keep their
-ids in ``flask.session``.
+Each page reads its form fields, runs one step of a :mod:`pb_ssr.flows` flow and
+:func:`answer` turns the step into a response. Every form is CSRF-checked (the
+blueprint makes ``csrf_token()`` a Jinja global), every page ``no-store``; the
+URLs and templates are listed in the docs' Flask page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from flask import (
@@ -34,14 +26,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from pb_ssr import (
-    OAUTH2_COOKIE_NAME,
-    RecordService,
-    RequestSession,
-    flows,
-    insecure_cookie_hint,
-    safe_next,
-)
+from pb_ssr import OAUTH2_COOKIE_NAME, RequestSession, flows, safe_next
 from pb_ssr.flows import Pages, Step
 
 from .csrf import csrf_protect, init_csrf, rotate_csrf
@@ -80,9 +65,6 @@ class _Pages(Pages):
     def session(self) -> RequestSession:
         return get_session()
 
-    def users(self) -> RecordService:
-        return get_session().client().collection(config().settings.AUTH_COLLECTION)
-
     def next_url(self, value: object = None) -> str:
         target = request.values.get("next") if value is None else value
         return safe_next(target, host=request.host, https=request.is_secure)
@@ -96,11 +78,8 @@ class _Pages(Pages):
     def rotate(self, *, signed_in: bool) -> None:
         rotate_csrf()
 
-    def cookie_hint(self) -> str | None:
-        if not current_app.debug:
-            return None
-        secure = config().settings.COOKIE_SECURE
-        return insecure_cookie_hint(secure=secure, is_https=request.is_secure, host=request.host)
+    def debug_request(self) -> tuple[bool, str] | None:
+        return (request.is_secure, request.host) if current_app.debug else None
 
     def render(self, page: str, context: dict[str, Any], step: Step) -> Response:
         context.update(form=step.values, errors=step.field_errors)
@@ -117,39 +96,84 @@ def answer(outcome: Step | flows.Flow, next_url: str | None = None) -> Response:
     return response
 
 
-def _page(page: str, post: Any, get: Any = None) -> Response:
-    """GET shows *get* (or the empty page), POST answers *post*."""
-    if request.method == "POST":
-        return answer(post())
-    return answer(
-        get() if get is not None else Step.show(page, values=dict(request.view_args or {}))
-    )
+def _form(
+    rule: str,
+    page: str,
+    post: Callable[..., Step | flows.Flow],
+    get: Callable[[], Step | flows.Flow] | None = None,
+    *,
+    signed_in: bool = False,
+) -> None:
+    """Register the form page *page* at *rule*, CSRF-checked (and for *signed_in* users).
+
+    GET answers *get* (or shows the empty page); POST answers *post*, called with a
+    reader of the form's fields and the URL's arguments.
+    """
+
+    def view(**kwargs: str) -> Response:
+        if request.method == "POST":
+            return answer(post(_field, **kwargs))
+        return answer(get() if get is not None else Step.show(page, values=kwargs))
+
+    view = csrf_protect(login_required(view) if signed_in else view)
+    auth_blueprint.add_url_rule(rule, page, view, methods=["GET", "POST"])
 
 
-@auth_blueprint.route("/login", methods=["GET", "POST"])
-@csrf_protect
-def login() -> ResponseReturnValue:
-    """Sign in with email and password; a 401 asking for a second factor leads to ``mfa``."""
-
-    def show() -> Step:
-        email, notice = flows.login_page(session)
-        return Step.show("login", notice=notice, values={"email": email})
-
-    return _page(
-        "login", lambda: flows.password(session, _field("email"), _field("password")), show
-    )
+def _login_page() -> Step:
+    email, notice = flows.login_page(session)
+    return Step.show("login", notice=notice, values={"email": email})
 
 
-@auth_blueprint.route("/signup", methods=["GET", "POST"])
-@csrf_protect
-def signup() -> ResponseReturnValue:
-    """Create an account (email, password, confirmation, optional name), then sign in."""
-    return _page(
-        "signup",
-        lambda: flows.sign_up(
-            session, _field("email"), _field("password"), _field("password_confirm"), _field("name")
-        ),
-    )
+def _own_email() -> str:
+    return str(get_current_user().get("email") or "")
+
+
+_form("/login", "login", lambda f: flows.password(session, f("email"), f("password")), _login_page)
+_form(
+    "/signup",
+    "signup",
+    lambda f: flows.sign_up(session, f("email"), f("password"), f("password_confirm"), f("name")),
+)
+_form("/otp", "otp_request", lambda f: flows.request_otp(session, f("email")))
+_form(
+    "/otp/verify",
+    "otp_verify",
+    lambda f: flows.otp_verify(session, f("code")),
+    lambda: flows.otp_page(session),
+)
+_form(
+    "/mfa",
+    "mfa",
+    lambda f: (
+        flows.mfa_resend(session)
+        if "resend" in request.form
+        else flows.mfa_verify(session, f("code"))
+    ),
+    lambda: flows.mfa_page(session),
+)
+_form("/password-reset", "password_reset", lambda f: flows.request_password_reset(f("email")))
+_form(
+    "/password-reset/<token>",
+    "password_reset_confirm",
+    lambda f, token: flows.confirm_password_reset(token, f("password"), f("password_confirm")),
+)
+_form(
+    "/verify",
+    "verify_request",
+    lambda f: flows.request_verification(f("email"), own_email=_own_email()),
+)
+_form("/verify/<token>", "verify_confirm", lambda f, token: flows.confirm_verification(token))
+_form(
+    "/email-change",
+    "email_change",
+    lambda f: flows.request_email_change(f("email")),
+    signed_in=True,
+)
+_form(
+    "/email-change/<token>",
+    "email_change_confirm",
+    lambda f, token: flows.confirm_email_change(token, f("password")),
+)
 
 
 @auth_blueprint.route("/logout", methods=["POST"])
@@ -164,35 +188,6 @@ def logout() -> ResponseReturnValue:
 def logout_everywhere() -> ResponseReturnValue:
     """Sign out of every device (POST, CSRF-checked); needs the service client."""
     return answer(flows.sign_out_everywhere(session, get_session(), lambda: config().service))
-
-
-@auth_blueprint.route("/otp", methods=["GET", "POST"])
-@csrf_protect
-def otp_request() -> ResponseReturnValue:
-    """Mail a one-time sign-in code; the answer is the same whether the account exists."""
-    return _page("otp_request", lambda: flows.request_otp(session, _field("email")))
-
-
-@auth_blueprint.route("/otp/verify", methods=["GET", "POST"])
-@csrf_protect
-def otp_verify() -> ResponseReturnValue:
-    """Sign in with the mailed code (completing an MFA session when one is under way)."""
-    return _page(
-        "otp_verify",
-        lambda: flows.otp_verify(session, _field("code")),
-        lambda: flows.otp_page(session),
-    )
-
-
-@auth_blueprint.route("/mfa", methods=["GET", "POST"])
-@csrf_protect
-def mfa() -> ResponseReturnValue:
-    """The second step after a password: a mailed code ("resend" mails another)."""
-    if "resend" in request.form:
-        return answer(flows.mfa_resend(session))
-    return _page(
-        "mfa", lambda: flows.mfa_verify(session, _field("code")), lambda: flows.mfa_page(session)
-    )
 
 
 @auth_blueprint.route("/oauth2/start/<provider>")
@@ -220,54 +215,3 @@ def oauth2_callback() -> ResponseReturnValue:
     cookie = config().oauth2_cookie(None, path=url_for(".oauth2_callback"))
     response.set_cookie(**cookie.set_cookie_kwargs())
     return response
-
-
-@auth_blueprint.route("/password-reset", methods=["GET", "POST"])
-@csrf_protect
-def password_reset() -> ResponseReturnValue:
-    """Mail a password-reset link; the answer is the same whether the account exists."""
-    return _page("password_reset", lambda: flows.request_password_reset(_field("email")))
-
-
-@auth_blueprint.route("/password-reset/<token>", methods=["GET", "POST"])
-@csrf_protect
-def password_reset_confirm(token: str) -> ResponseReturnValue:
-    """Choose a new password with the token from the reset mail."""
-    return _page(
-        "password_reset_confirm",
-        lambda: flows.confirm_password_reset(token, _field("password"), _field("password_confirm")),
-    )
-
-
-@auth_blueprint.route("/verify", methods=["GET", "POST"])
-@csrf_protect
-def verify_request() -> ResponseReturnValue:
-    """Mail a verification link to the signed-in user, or to the email given."""
-    own = str(get_current_user().get("email") or "")
-    return _page(
-        "verify_request", lambda: flows.request_verification(_field("email"), own_email=own)
-    )
-
-
-@auth_blueprint.route("/verify/<token>", methods=["GET", "POST"])
-@csrf_protect
-def verify_confirm(token: str) -> ResponseReturnValue:
-    """Confirm an email address with the mailed token (GET shows a button, POST confirms)."""
-    return _page("verify_confirm", lambda: flows.confirm_verification(token))
-
-
-@auth_blueprint.route("/email-change", methods=["GET", "POST"])
-@csrf_protect
-@login_required
-def email_change() -> ResponseReturnValue:
-    """The signed-in user asks to change their email: a link goes to the new address."""
-    return _page("email_change", lambda: flows.request_email_change(_field("email")))
-
-
-@auth_blueprint.route("/email-change/<token>", methods=["GET", "POST"])
-@csrf_protect
-def email_change_confirm(token: str) -> ResponseReturnValue:
-    """Confirm an email change with the mailed token and the password; then sign in again."""
-    return _page(
-        "email_change_confirm", lambda: flows.confirm_email_change(token, _field("password"))
-    )
