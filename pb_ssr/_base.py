@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, ClassVar, Final, Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -98,8 +98,18 @@ def encode_segment(value: str, what: str = "path segment") -> str:
     return quote(value, safe="")
 
 
-class BaseClient:
-    """Configuration and request building shared by both clients (no I/O).
+RecordT = TypeVar("RecordT")
+FilesT = TypeVar("FilesT")
+HealthT = TypeVar("HealthT")
+BatchT = TypeVar("BatchT")
+RealtimeT = TypeVar("RealtimeT")
+
+
+class BaseClient(Generic[RecordT, FilesT, HealthT, BatchT, RealtimeT]):
+    """What both clients share: configuration, request building, the services (no I/O).
+
+    Each client names its flavour of the services (sync or async) in the class
+    attributes below; the accessors are written once here.
 
     :param base_url: PocketBase's address, e.g. ``"http://127.0.0.1:8090"``.
     :param auth_store: the auth state; a new empty :class:`AuthStore` by default.
@@ -111,12 +121,24 @@ class BaseClient:
     :param before_send: hook called with each ``httpx.Request`` before it is sent.
     :param after_send: hook called as ``after_send(response, data)``; its return
         value is what the caller gets.
+    :param http_client: an httpx client of :attr:`http_client_type` to send through
+        instead of the shared pool.
     """
+
+    #: The httpx client class this client sends through (set by each client).
+    http_client_type: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+    # The service classes of this flavour (set by each client).
+    _record_service: Callable[[Any, str], RecordT]
+    _file_service: Callable[[Any], FilesT]
+    _health_service: Callable[[Any], HealthT]
+    _batch: Callable[[Any], BatchT]
+    _realtime_service: Callable[[Any], RealtimeT]
 
     def __init__(
         self,
         base_url: str,
         *,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
         auth_store: AuthStore | None = None,
         lang: str = "en-US",
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
@@ -124,6 +146,11 @@ class BaseClient:
         before_send: BeforeSend | None = None,
         after_send: AfterSend | None = None,
     ) -> None:
+        wanted = self.http_client_type
+        if http_client is not None and not isinstance(http_client, wanted):
+            other = "AsyncPocketBase" if wanted is httpx.Client else "PocketBase"
+            raise TypeError(f"http_client must be an httpx.{wanted.__name__} (use {other}).")
+        self._http = http_client
         self.base_url = _check_base_url(base_url)
         self.auth_store = auth_store if auth_store is not None else AuthStore()
         self.lang = lang
@@ -133,6 +160,32 @@ class BaseClient:
         self.after_send = after_send
         #: The circuit breaker of this PocketBase URL, shared process-wide.
         self.breaker = breaker_for(self.base_url)
+        self._realtime: RealtimeT | None = None
+
+    def collection(self, name: str) -> RecordT:
+        """Return the record service of collection *name* (or id)."""
+        return self._record_service(self, name)
+
+    @property
+    def files(self) -> FilesT:
+        """File URLs and file tokens."""
+        return self._file_service(self)
+
+    @property
+    def health(self) -> HealthT:
+        """The health check."""
+        return self._health_service(self)
+
+    @property
+    def realtime(self) -> RealtimeT:
+        """The realtime (SSE) connection of this client, started on first subscribe."""
+        if self._realtime is None:
+            self._realtime = self._realtime_service(self)
+        return self._realtime
+
+    def create_batch(self) -> BatchT:
+        """Start a transactional batch of record writes."""
+        return self._batch(self)
 
     def build_url(self, path: str, query: QueryArg | None = None) -> str:
         """Return the absolute URL of an API *path*, with an optional query."""
@@ -156,6 +209,24 @@ class BaseClient:
         return build_filter(expr, params)
 
     # -- request building -------------------------------------------------------
+
+    @staticmethod
+    def _spec(
+        path: str,
+        method: str,
+        query: QueryArg | None,
+        headers: HeadersArg | None,
+        body: Any,
+        files: FilesArg | None,
+        timeout: TimeoutArg | None,
+    ) -> RequestSpec:
+        """The request of :meth:`send` (any API path)."""
+        spec = RequestSpec(
+            method.upper(), path, query=query, headers=headers, body=body, files=files
+        )
+        if timeout is not None:
+            spec.timeout = timeout
+        return spec
 
     def _request_headers(self, extra: HeadersArg | None) -> dict[str, str]:
         headers = dict(self.headers)
@@ -233,13 +304,21 @@ class BaseClient:
             )
         return data
 
-    @staticmethod
+    def _allow(self, request: httpx.Request) -> None:
+        """Refuse at once, without sending, while the circuit breaker is open."""
+        breaker = self.breaker
+        if not breaker.allow():
+            raise breaker.error(str(request.url))
+
     def _transport_error(
-        request: httpx.Request, exc: Exception
+        self, request: httpx.Request, exc: Exception
     ) -> PocketBaseUnavailable | ClientResponseError:
+        """The error for a send that got no answer; the breaker counts real failures."""
         if is_local_error(exc):
             # Nothing reached PocketBase: a bug or bad input on this side, not an outage.
+            self.breaker.release()
             return ClientResponseError(url=str(request.url), status=0, original_error=exc)
+        self.breaker.record_failure(type(exc).__name__)
         return PocketBaseUnavailable(
             url=str(request.url),
             status=0,
@@ -250,6 +329,7 @@ class BaseClient:
     def _derived_kwargs(self) -> dict[str, Any]:
         """The settings a derived client (``impersonate``) inherits."""
         return {
+            "http_client": self._http,
             "lang": self.lang,
             "timeout": self.timeout,
             "headers": self.headers,

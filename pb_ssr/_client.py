@@ -15,7 +15,7 @@ import httpx
 
 from ._async._services import AsyncBatch, AsyncFileService, AsyncHealthService, AsyncRecordService
 from ._auth_store import AuthStore
-from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec, is_local_error
+from ._base import DEFAULT_TIMEOUT, BaseClient, RequestSpec
 from ._breaker import calls
 from ._pool import async_transport, bridge_executor, sync_transport
 from ._realtime import AsyncRealtimeService, RealtimeService
@@ -25,7 +25,7 @@ from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, Timeo
 __all__ = ["AsyncPocketBase", "PocketBase"]
 
 
-class PocketBase(BaseClient):
+class PocketBase(BaseClient[RecordService, FileService, HealthService, Batch, RealtimeService]):
     """A PocketBase client for one request (or one job), sync flavour.
 
     Cheap to construct: it borrows the process-wide connection pool instead of
@@ -51,6 +51,14 @@ class PocketBase(BaseClient):
         page = pb.collection("messages").get_list(1, 50, sort="-created", expand="user")
     """
 
+    http_client_type = httpx.Client
+    _http: httpx.Client | None
+    _record_service = RecordService
+    _file_service = FileService
+    _health_service = HealthService
+    _batch = Batch
+    _realtime_service = RealtimeService
+
     def __init__(
         self,
         base_url: str,
@@ -65,6 +73,7 @@ class PocketBase(BaseClient):
     ) -> None:
         super().__init__(
             base_url,
+            http_client=http_client,
             auth_store=auth_store,
             lang=lang,
             timeout=timeout,
@@ -72,35 +81,6 @@ class PocketBase(BaseClient):
             before_send=before_send,
             after_send=after_send,
         )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError("http_client must be an httpx.Client (use AsyncPocketBase for async).")
-        self._http = http_client
-        self._realtime: RealtimeService | None = None
-
-    def collection(self, name: str) -> RecordService:
-        """Return the record service of collection *name* (or id)."""
-        return RecordService(self, name)
-
-    @property
-    def files(self) -> FileService:
-        """File URLs and file tokens."""
-        return FileService(self)
-
-    @property
-    def health(self) -> HealthService:
-        """The health check."""
-        return HealthService(self)
-
-    @property
-    def realtime(self) -> RealtimeService:
-        """The realtime (SSE) connection of this client, started on first subscribe."""
-        if self._realtime is None:
-            self._realtime = RealtimeService(self)
-        return self._realtime
-
-    def create_batch(self) -> Batch:
-        """Start a transactional batch of record writes."""
-        return Batch(self)
 
     def send(
         self,
@@ -119,12 +99,7 @@ class PocketBase(BaseClient):
 
             pb.send("/api/hello", method="POST", body={"name": "ada"})
         """
-        spec = RequestSpec(
-            method.upper(), path, query=query, headers=headers, body=body, files=files
-        )
-        if timeout is not None:
-            spec.timeout = timeout
-        return self._send(spec)
+        return self._send(self._spec(path, method, query, headers, body, files, timeout))
 
     def _send(self, spec: RequestSpec) -> Any:
         http = self._http
@@ -135,28 +110,19 @@ class PocketBase(BaseClient):
                 raise TypeError("A coroutine before_send hook needs AsyncPocketBase.")
             if replaced is not None:
                 request = replaced
-        breaker = self.breaker
-        if not breaker.allow():
-            raise breaker.error(str(request.url))
+        self._allow(request)
         try:
             response = http.send(request) if http is not None else _send_pooled(request)
         except httpx.HTTPError as exc:
-            if is_local_error(exc):
-                breaker.release()
-            else:
-                breaker.record_failure(type(exc).__name__)
             raise self._transport_error(request, exc) from exc
         except BaseException:
-            breaker.release()
+            self.breaker.release()
             raise
-        breaker.record_status(response.status_code)
+        self.breaker.record_status(response.status_code)
         data = self._read_json(response)
         if self.after_send is not None:
             data = self.after_send(response, data)
         return self._raise_for_status(request, response, data)
-
-    def _derived_kwargs(self) -> dict[str, Any]:
-        return {**super()._derived_kwargs(), "http_client": self._http}
 
     def close(self) -> None:
         """Stop this client's realtime connection, if any. The shared pool stays open."""
@@ -175,7 +141,11 @@ class PocketBase(BaseClient):
         self.close()
 
 
-class AsyncPocketBase(BaseClient):
+class AsyncPocketBase(
+    BaseClient[
+        AsyncRecordService, AsyncFileService, AsyncHealthService, AsyncBatch, AsyncRealtimeService
+    ]
+):
     """The asyncio twin of :class:`PocketBase`: same API, every call awaited.
 
     Borrows the running event loop's shared ``httpx.AsyncClient``.
@@ -194,6 +164,14 @@ class AsyncPocketBase(BaseClient):
         await pb.collection("users").auth_with_password("ada@example.com", "secret")
     """
 
+    http_client_type = httpx.AsyncClient
+    _http: httpx.AsyncClient | None
+    _record_service = AsyncRecordService
+    _file_service = AsyncFileService
+    _health_service = AsyncHealthService
+    _batch = AsyncBatch
+    _realtime_service = AsyncRealtimeService
+
     def __init__(
         self,
         base_url: str,
@@ -209,6 +187,7 @@ class AsyncPocketBase(BaseClient):
     ) -> None:
         super().__init__(
             base_url,
+            http_client=http_client,
             auth_store=auth_store,
             lang=lang,
             timeout=timeout,
@@ -216,36 +195,7 @@ class AsyncPocketBase(BaseClient):
             before_send=before_send,
             after_send=after_send,
         )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError("http_client must be an httpx.AsyncClient (use PocketBase for sync).")
-        self._http = http_client
         self.sync_pool = sync_pool
-        self._realtime: AsyncRealtimeService | None = None
-
-    def collection(self, name: str) -> AsyncRecordService:
-        """Return the record service of collection *name* (or id)."""
-        return AsyncRecordService(self, name)
-
-    @property
-    def files(self) -> AsyncFileService:
-        """File URLs and file tokens."""
-        return AsyncFileService(self)
-
-    @property
-    def health(self) -> AsyncHealthService:
-        """The health check."""
-        return AsyncHealthService(self)
-
-    @property
-    def realtime(self) -> AsyncRealtimeService:
-        """The realtime (SSE) connection of this client, started on first subscribe."""
-        if self._realtime is None:
-            self._realtime = AsyncRealtimeService(self)
-        return self._realtime
-
-    def create_batch(self) -> AsyncBatch:
-        """Start a transactional batch of record writes."""
-        return AsyncBatch(self)
 
     async def send(
         self,
@@ -259,12 +209,7 @@ class AsyncPocketBase(BaseClient):
         timeout: TimeoutArg | None = None,
     ) -> Any:
         """Send any API request and return the decoded JSON (``None`` for no content)."""
-        spec = RequestSpec(
-            method.upper(), path, query=query, headers=headers, body=body, files=files
-        )
-        if timeout is not None:
-            spec.timeout = timeout
-        return await self._send(spec)
+        return await self._send(self._spec(path, method, query, headers, body, files, timeout))
 
     async def _send(self, spec: RequestSpec) -> Any:
         http = self._http
@@ -275,9 +220,7 @@ class AsyncPocketBase(BaseClient):
                 replaced = await replaced
             if replaced is not None:
                 request = replaced
-        breaker = self.breaker
-        if not breaker.allow():
-            raise breaker.error(str(request.url))
+        self._allow(request)
         try:
             if http is not None:
                 response = await http.send(request)
@@ -292,15 +235,11 @@ class AsyncPocketBase(BaseClient):
             else:
                 response = await _asend_pooled(request)
         except httpx.HTTPError as exc:
-            if is_local_error(exc):
-                breaker.release()
-            else:
-                breaker.record_failure(type(exc).__name__)
             raise self._transport_error(request, exc) from exc
         except BaseException:
-            breaker.release()
+            self.breaker.release()
             raise
-        breaker.record_status(response.status_code)
+        self.breaker.record_status(response.status_code)
         data = self._read_json(response)
         if self.after_send is not None:
             data = self.after_send(response, data)
@@ -309,7 +248,7 @@ class AsyncPocketBase(BaseClient):
         return self._raise_for_status(request, response, data)
 
     def _derived_kwargs(self) -> dict[str, Any]:
-        return {**super()._derived_kwargs(), "http_client": self._http, "sync_pool": self.sync_pool}
+        return {**super()._derived_kwargs(), "sync_pool": self.sync_pool}
 
     async def aclose(self) -> None:
         """Stop this client's realtime connection, if any. The shared pool stays open."""
