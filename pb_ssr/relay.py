@@ -96,6 +96,9 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: The event sent just before the relay ends a stream (not a valid feed name).
 END_EVENT: Final = "pb:end"
 
+#: Queued to wake a stream's reader; matches no feed.
+_WAKE: Final = ("", None)
+
 #: Why a stream ended (the ``data`` of the ``pb:end`` event).
 EndReason = Literal["signed-out", "expired", "unavailable", "overflow", "closed"]
 
@@ -676,6 +679,9 @@ class Stream(_StreamBase):
 
     def _shutdown(self) -> None:
         self._closed.set()
+        # Wake a reader blocked on the queue (closed from another thread).
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_WAKE)
         self._slot.release()
         if self.ended is None:
             self.ended = "closed"
@@ -715,6 +721,7 @@ class AsyncStream(_StreamBase):
             AuthStore(user.token, user.record), user.client_ip, user.user_agent
         )
         self._gen = self._run()
+        self._closed = False
 
     async def _subscribe(self) -> None:
         for topic in self._by_topic:
@@ -741,6 +748,8 @@ class AsyncStream(_StreamBase):
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._wait()):
                         item = await self._queue.get()
+                if self._closed:
+                    return
                 if self._overflow:
                     yield self._end("overflow")
                     return
@@ -829,6 +838,14 @@ class AsyncStream(_StreamBase):
 
         Safe to call twice and before the first ``__anext__``.
         """
+        if getattr(self._gen, "ag_running", False):
+            # Another task is inside __anext__ (waiting for an event): wake it; it
+            # sees the stream closed and ends.
+            self._closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(_WAKE)
+            await self._shutdown()
+            return
         try:
             await self._gen.aclose()
         finally:
