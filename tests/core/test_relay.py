@@ -761,3 +761,11 @@ async def test_async_render_may_be_a_coroutine(
         "id": msg["id"],
         "html": f'<li id="msg-{msg["id"]}">create</li>',
     }
+
+
+def test_live_js_ships_inside_the_package() -> None:
+    from importlib.resources import files
+
+    script = files("pb_ssr").joinpath("static/pb_ssr/live.js").read_text()
+    assert len(script.splitlines()) < 100
+    assert "new EventSource(" in script and '"pb:end"' in script
