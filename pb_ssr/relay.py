@@ -39,10 +39,12 @@ import contextlib
 import inspect
 import json
 import logging
+import os
 import queue
 import re
 import threading
 import time
+import weakref
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -56,15 +58,19 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+import httpx
+
 from ._auth_store import AuthStore
 from ._base import topic_with_options
+from ._client import AsyncPocketBase, PocketBase
 from ._errors import ClientResponseError
+from ._forwarding import forward_headers
+from ._pool import _ssl_context
 from ._records import Record, to_record
 from ._tokens import TokenClaims, read_auth_token
 from ._validation import Outcome, token_key
 
 if TYPE_CHECKING:
-    from ._client import AsyncPocketBase, PocketBase
     from ._session import RequestSession, SessionManager
 
 __all__ = [
@@ -266,6 +272,61 @@ class _Slot:
         return self._slots is not None
 
 
+# -- the streams' own connections -------------------------------------------------------------
+
+
+class _Pools:
+    """The HTTP connections of a relay's streams, apart from the pages' shared pool.
+
+    Each stream holds one connection to PocketBase for as long as it is open: in the
+    process-wide pool, ``max_streams`` of them would starve every page request of a
+    connection. Keep-alive is off (a stream's connection is never reused; its one
+    subscribe POST opens and closes its own), so nothing idles in these pools.
+    """
+
+    def __init__(
+        self,
+        max_streams: int,
+        http_client: httpx.Client | None,
+        async_http_client: httpx.AsyncClient | None,
+    ) -> None:
+        # The stream plus its subscribe POST, with room to spare.
+        self._limits = httpx.Limits(
+            max_connections=2 * max_streams + 10, max_keepalive_connections=0
+        )
+        self._given = http_client
+        self._given_async = async_http_client
+        self._lock = threading.Lock()
+        self._sync: tuple[int, httpx.Client] | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def sync(self) -> httpx.Client:
+        if self._given is not None:
+            return self._given
+        with self._lock:
+            # A forked worker (gunicorn's preload) must not share the parent's sockets.
+            if self._sync is None or self._sync[0] != os.getpid():
+                client = httpx.Client(verify=_ssl_context(), limits=self._limits, trust_env=False)
+                self._sync = (os.getpid(), client)
+            return self._sync[1]
+
+    def async_(self) -> httpx.AsyncClient:
+        if self._given_async is not None:
+            return self._given_async
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async.get(loop)
+            if client is None or client.is_closed:
+                # An asyncio connection belongs to the loop that opened it.
+                client = httpx.AsyncClient(
+                    verify=_ssl_context(), limits=self._limits, trust_env=False
+                )
+                self._async[loop] = client
+            return client
+
+
 # -- the relay ----------------------------------------------------------------------------
 
 
@@ -286,6 +347,10 @@ class Relay:
     :param retry_after: the ``Retry-After`` of a 503, seconds.
     :param queue_size: events buffered per stream for a slow client; past it the
         stream ends (the browser reconnects) rather than grow without bound.
+    :param http_client: the ``httpx.Client`` the sync streams connect through
+        (default: the relay's own, sized for ``max_streams``, never the pages' pool).
+    :param async_http_client: the same for the async streams (default: the relay's
+        own, one per event loop).
 
     Example::
 
@@ -304,6 +369,8 @@ class Relay:
         recheck: float = 5.0,
         retry_after: int = 5,
         queue_size: int = 256,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.feeds: dict[str, Feed] = {}
         for feed in feeds:
@@ -323,6 +390,7 @@ class Relay:
         self.retry_after = int(retry_after)
         self.queue_size = queue_size
         self._slots = _Slots(max_streams)
+        self._pools = _Pools(max_streams, http_client, async_http_client)
 
     @property
     def active(self) -> int:
@@ -473,6 +541,12 @@ class _User:
         return token_key(self.token)
 
     @property
+    def headers(self) -> dict[str, str]:
+        """Who the end user is, for PocketBase: the same on connect and subscribe."""
+        header = self.manager.settings.CLIENT_IP_HEADER
+        return forward_headers(header, self.client_ip, self.user_agent)
+
+    @property
     def token_hash(self) -> str:
         return self.key.hex()[:12]
 
@@ -569,8 +643,13 @@ class Stream(_StreamBase):
     def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
         super().__init__(relay, slot, user, feeds)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(relay.queue_size)
-        self._pb: PocketBase = user.manager.new_client(
-            AuthStore(user.token, user.record), user.client_ip, user.user_agent
+        settings = user.manager.settings
+        self._pb = PocketBase(
+            settings.URL,
+            http_client=relay._pools.sync(),
+            auth_store=AuthStore(user.token, user.record),
+            timeout=settings.http_timeout,
+            headers=user.headers,
         )
         self._gen = self._run()
         self._closed = threading.Event()
@@ -717,8 +796,13 @@ class AsyncStream(_StreamBase):
     def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
         super().__init__(relay, slot, user, feeds)
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(relay.queue_size)
-        self._pb: AsyncPocketBase = user.manager.new_async_client(
-            AuthStore(user.token, user.record), user.client_ip, user.user_agent
+        settings = user.manager.settings
+        self._pb = AsyncPocketBase(
+            settings.URL,
+            http_client=relay._pools.async_(),
+            auth_store=AuthStore(user.token, user.record),
+            timeout=settings.http_timeout,
+            headers=user.headers,
         )
         self._gen = self._run()
         self._closed = False

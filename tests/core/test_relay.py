@@ -428,11 +428,9 @@ def test_client_address_is_forwarded_on_connect_and_subscribe(
         if request.url.path == "/api/realtime":
             sent.append((request.method, request.headers.get("X-Forwarded-For")))
 
-    relay = Relay(message_feeds())
     with httpx.Client(event_hooks={"request": [spy]}) as http:
-        manager = SessionManager(
-            Settings.from_mapping({"URL": server.url}), secret_key=SECRET, http_client=http
-        )
+        relay = Relay(message_feeds(), http_client=http)
+        manager = make_manager(server.url)
         # PocketBase >= 0.38.2 refuses a subscribe from another address than the
         # connection's ("Invalid realtime client."): a stream that opens and carries
         # an event shows PocketBase saw one address on both.
@@ -546,6 +544,28 @@ def test_the_cap_refuses_with_503_and_is_released_on_close(
     third = open_stream(relay, session_of(manager, alice), "messages")
     assert relay.active == 1
     third.close()
+    assert relay.active == 0
+
+
+def test_streams_take_no_connection_from_the_pages_pool(
+    pocketbase_url: str, alice: TestUser
+) -> None:
+    # The pages' pool holds two connections: three streams in it would leave the
+    # page below waiting for a free connection until its pool timeout.
+    with httpx.Client(limits=httpx.Limits(max_connections=2)) as pages:
+        manager = SessionManager(
+            Settings.from_mapping({"URL": pocketbase_url, "CONNECT_TIMEOUT": 1}),
+            secret_key=SECRET,
+            http_client=pages,
+        )
+        relay = Relay(message_feeds())
+        streams = [open_stream(relay, session_of(manager, alice), "messages") for _ in range(3)]
+        try:
+            page = session_of(manager, alice).client()
+            assert page.collection("messages").get_list(1, 1).page == 1
+        finally:
+            for stream in streams:
+                stream.close()
     assert relay.active == 0
 
 
