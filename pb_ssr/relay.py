@@ -475,7 +475,11 @@ class Relay:
         slot = self._slots.acquire()
         if slot is None:
             return self._busy()
-        stream = Stream(self, slot, user, selected)
+        try:
+            stream = Stream(self, slot, user, selected)
+        except BaseException:
+            slot.release()
+            raise
         try:
             stream._subscribe()
         except ClientResponseError as exc:
@@ -506,7 +510,11 @@ class Relay:
         slot = self._slots.acquire()
         if slot is None:
             return self._busy()
-        stream = AsyncStream(self, slot, user, selected)
+        try:
+            stream = AsyncStream(self, slot, user, selected)
+        except BaseException:
+            slot.release()
+            raise
         try:
             await stream._subscribe()
         except ClientResponseError as exc:
@@ -567,7 +575,6 @@ class _StreamBase:
             self._by_topic.setdefault(feed.subscription, []).append(feed)
         #: The PocketBase connection the subscriptions were accepted on.
         self._client_id = ""
-        self._overflow = False
         #: Why the stream ended (``None`` while it runs).
         self.ended: EndReason | None = None
         now = time.monotonic()
@@ -620,6 +627,49 @@ class _StreamBase:
         return f"<{type(self).__name__} feeds={[f.name for f in self.feeds]} {state}>"
 
 
+class _Inbox:
+    """Takes the realtime reader's events for one stream; refers to nothing else.
+
+    Called on the reader thread (sync) or task (async): it hands over and never
+    blocks. A full queue (a client that does not read) marks the stream overflowed.
+    """
+
+    __slots__ = ("overflow", "queue")
+
+    def __init__(self, events: queue.Queue[tuple[str, Any]] | asyncio.Queue[tuple[str, Any]]):
+        self.queue = events
+        self.overflow = False
+
+    def __call__(self, topic: str, data: Any) -> None:
+        try:
+            self.queue.put_nowait((topic, data))
+        except (queue.Full, asyncio.QueueFull):
+            self.overflow = True
+
+
+def _abandon(slot: _Slot, close: Callable[[], object]) -> None:
+    """Clean up after a stream collected without being closed."""
+    if slot.held:
+        logger.warning("A relay stream was dropped without close(); releasing it.")
+    slot.release()
+    try:
+        close()
+    except Exception:
+        logger.exception("Closing an abandoned relay stream failed.")
+
+
+def _canceller(pb: AsyncPocketBase, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+    """Stop an async client's realtime reader from any thread (no await possible)."""
+    realtime = pb.realtime
+
+    def cancel() -> None:
+        task = realtime._task
+        if task is not None and not task.done() and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+
+    return cancel
+
+
 def _verdict_reason(outcome: Outcome) -> EndReason | None:
     if outcome.status == "valid":
         return None
@@ -643,6 +693,7 @@ class Stream(_StreamBase):
     def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
         super().__init__(relay, slot, user, feeds)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(relay.queue_size)
+        self._inbox = _Inbox(self._queue)
         settings = user.manager.settings
         self._pb = PocketBase(
             settings.URL,
@@ -653,18 +704,14 @@ class Stream(_StreamBase):
         )
         self._gen = self._run()
         self._closed = threading.Event()
+        # A stream dropped without close() (an adapter bug) still gives its slot and
+        # its connection back once collected: nothing the reader holds points here.
+        self._finalizer = weakref.finalize(self, _abandon, self._slot, self._pb.realtime.close)
 
     def _subscribe(self) -> None:
         for topic in self._by_topic:
-            self._pb.realtime.subscribe(topic, self._listen)
+            self._pb.realtime.subscribe(topic, self._inbox)
         self._client_id = self._pb.realtime.client_id
-
-    def _listen(self, topic: str, data: Any) -> None:
-        # On the realtime reader thread: hand over, never block it.
-        try:
-            self._queue.put_nowait((topic, data))
-        except queue.Full:
-            self._overflow = True
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -682,7 +729,7 @@ class Stream(_StreamBase):
                     item = None
                 if self._closed.is_set():
                     return
-                if self._overflow:
+                if self._inbox.overflow:
                     yield self._end("overflow")
                     return
                 if item is not None:
@@ -768,6 +815,7 @@ class Stream(_StreamBase):
             self._pb.realtime.close()
         except Exception:
             logger.exception("Closing a relay stream's realtime connection failed.")
+        self._finalizer.detach()
 
     def close(self) -> None:
         """End the stream: release its slot and close its PocketBase connection.
@@ -796,6 +844,7 @@ class AsyncStream(_StreamBase):
     def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
         super().__init__(relay, slot, user, feeds)
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(relay.queue_size)
+        self._inbox = _Inbox(self._queue)
         settings = user.manager.settings
         self._pb = AsyncPocketBase(
             settings.URL,
@@ -806,17 +855,14 @@ class AsyncStream(_StreamBase):
         )
         self._gen = self._run()
         self._closed = False
+        self._finalizer = weakref.finalize(
+            self, _abandon, self._slot, _canceller(self._pb, asyncio.get_running_loop())
+        )
 
     async def _subscribe(self) -> None:
         for topic in self._by_topic:
-            await self._pb.realtime.subscribe(topic, self._listen)
+            await self._pb.realtime.subscribe(topic, self._inbox)
         self._client_id = self._pb.realtime.client_id
-
-    def _listen(self, topic: str, data: Any) -> None:
-        try:
-            self._queue.put_nowait((topic, data))
-        except asyncio.QueueFull:
-            self._overflow = True
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -834,7 +880,7 @@ class AsyncStream(_StreamBase):
                         item = await self._queue.get()
                 if self._closed:
                     return
-                if self._overflow:
+                if self._inbox.overflow:
                     yield self._end("overflow")
                     return
                 if item is not None:
@@ -912,6 +958,7 @@ class AsyncStream(_StreamBase):
         self._slot.release()
         if self.ended is None:
             self.ended = "closed"
+        self._finalizer.detach()
         try:
             await self._pb.realtime.aclose()
         except Exception:

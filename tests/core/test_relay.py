@@ -11,6 +11,7 @@ hanging.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import time
@@ -592,13 +593,45 @@ def test_a_slow_client_overflows_and_the_stream_ends(
         for text in ("one", "two", "three"):
             create(pocketbase_server, alice, "messages", text=text, user=alice.id)
         deadline = time.monotonic() + TIMEOUT
-        while not stream._overflow and time.monotonic() < deadline:
+        while not stream._inbox.overflow and time.monotonic() < deadline:
             time.sleep(0.05)
         reader = Reader(stream)
         assert reader.wait_end() == "overflow"
     finally:
         stream.close()
     assert relay.active == 0
+
+
+def test_a_stream_dropped_without_close_gives_its_slot_back(
+    manager: SessionManager, alice: TestUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay = Relay(message_feeds())
+    before = {t for t in threading.enumerate() if t.name == "pb-ssr-realtime"}
+    stream = open_stream(relay, session_of(manager, alice), "messages")
+    (thread,) = {t for t in threading.enumerate() if t.name == "pb-ssr-realtime"} - before
+    assert relay.active == 1
+    del stream
+    gc.collect()
+    assert relay.active == 0
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert "dropped without close()" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_an_async_stream_dropped_without_aclose_gives_its_slot_back(
+    manager: SessionManager, alice: TestUser
+) -> None:
+    relay = Relay(message_feeds())
+    stream = await aopen_stream(relay, session_of(manager, alice), "messages")
+    reader_task = stream._pb.realtime._task
+    assert reader_task is not None
+    del stream
+    gc.collect()
+    assert relay.active == 0
+    async with asyncio.timeout(TIMEOUT):
+        await asyncio.wait({reader_task})
+    assert reader_task.cancelled()
 
 
 def test_heartbeat_comments_keep_the_stream_alive(manager: SessionManager, alice: TestUser) -> None:
