@@ -31,6 +31,7 @@ SECTIONS = (
     "flask_overhead",
     "django_asgi",
     "faults",
+    "live_relay",
 )
 
 #: Section 3's references without pb-ssr (dashed in the charts, never a target):
@@ -322,6 +323,44 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
                 cmd,
             ),
         ]
+    if "live_relay" in r:
+        v = r["live_relay"]
+        d = v["delay"]
+        cmd = v["command"]
+        target = v["targets"]["added_p50_ms"]
+        out.append(
+            Check(
+                "10 live relay",
+                "event delay added at p50 (relay - direct PocketBase)",
+                f"+{d['added_p50_ms']:.2f} ms",
+                f"<= +{target:g} ms",
+                d["added_p50_ms"] <= target,
+                cmd,
+            )
+        )
+        for row in v["idle_async"]["rows"]:
+            kb = row["kib_per_stream"] * 1.024
+            out.append(
+                Check(
+                    "10 live relay",
+                    f"RSS per idle stream, {row['streams']} streams (uvicorn)",
+                    f"{kb:.1f} KB",
+                    f"< {v['targets']['kb_per_idle_stream']:g} KB",
+                    kb < v["targets"]["kb_per_idle_stream"] and row["active"] == row["streams"],
+                    cmd,
+                )
+            )
+        t = v["thread_per_stream"]
+        out.append(
+            Check(
+                "10 live relay",
+                f"past the cap ({t['cap']} streams, gunicorn gthread)",
+                f"{t['past_cap_status']} in {t['past_cap_ms']:.0f} ms",
+                "503 + Retry-After",
+                t["past_cap_status"] == 503 and bool(t["past_cap_retry_after"]),
+                cmd,
+            )
+        )
     return out
 
 
@@ -718,6 +757,37 @@ def markdown(r: dict[str, dict[str, Any]], found: list[Check]) -> str:
             f"{t['notes_page_max_ms_before']:.0f} ms under this load, against `TIMEOUT` "
             f"{t['TIMEOUT_s']:g} s; TCP connect to PocketBase p99 {tcp['p99_ms']:.2f} ms, "
             f"max {tcp['max_ms']:.2f} ms, against `CONNECT_TIMEOUT` {t['CONNECT_TIMEOUT_s']:g} s."
+        )
+        add("")
+    if "live_relay" in r:
+        v = r["live_relay"]
+        d = v["delay"]
+        add(
+            f"`{v['command']}` (record creation to arrival, {d['events']} records; the relay "
+            "under uvicorn, the floor a client of PocketBase's own `/api/realtime`):"
+        )
+        add("")
+        add("| client | p50 ms | p99 ms |")
+        add("|---|---|---|")
+        for label, key in (
+            ("PocketBase directly (floor)", "direct"),
+            ("through the relay", "relay"),
+        ):
+            add(f"| {label} | {d[key]['p50_ms']:.2f} | {d[key]['p99_ms']:.2f} |")
+        add(f"| per-record difference | {d['added']['p50_ms']:.2f} | {d['added']['p99_ms']:.2f} |")
+        add("")
+        add("| server | streams | RSS per stream | threads per stream | PocketBase per client |")
+        add("|---|---|---|---|---|")
+        for row in v["idle_async"]["rows"]:
+            add(
+                f"| uvicorn, async driver | {row['streams']} idle | "
+                f"{row['kib_per_stream'] * 1.024:.1f} KB | 0 | "
+                f"{row['pocketbase_kib_per_client'] * 1.024:.1f} KB |"
+            )
+        t = v["thread_per_stream"]
+        add(
+            f"| gunicorn gthread, sync driver | {t['cap']} (the cap) | "
+            f"{t['kib_per_stream'] * 1.024:.1f} KB | {t['threads_per_stream']:.1f} | - |"
         )
         add("")
     return "\n".join(lines)

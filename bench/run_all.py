@@ -30,6 +30,7 @@ SECTIONS = (
     "flask_overhead",
     "django_asgi",
     "faults",
+    "live_relay",
 )
 
 
