@@ -52,6 +52,7 @@ from ._pool import close_default_pool as close_default_pool
 from ._records import ListResult as ListResult
 from ._records import Record as Record
 from ._records import RecordAuthResponse as RecordAuthResponse
+from ._records import RecordSubscription as RecordSubscription
 from ._redis_store import RedisStore as RedisStore
 from ._service import ServiceClient as ServiceClient
 from ._session import RequestSession as RequestSession
@@ -60,7 +61,6 @@ from ._session import SessionResult as SessionResult
 from ._session import build_store as build_store
 from ._setup import OAUTH2_COOKIE_NAME as OAUTH2_COOKIE_NAME
 from ._setup import PocketBaseConfig as PocketBaseConfig
-from ._shared import RecordSubscription as RecordSubscription
 from ._store import LayeredStore as LayeredStore
 from ._store import Mark as Mark
 from ._store import MemoryStore as MemoryStore

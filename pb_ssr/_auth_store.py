@@ -9,7 +9,7 @@ from typing import Any
 from ._records import Record, to_record
 from ._tokens import TokenClaims, decode_claims
 
-__all__ = ["AuthStore", "OnChange"]
+__all__ = ["AuthStore", "OnChange", "auth_record_matches"]
 
 #: ``callback(token, record)`` called after every ``save`` and ``clear``.
 OnChange = Callable[[str, Record | None], None]
@@ -133,3 +133,10 @@ class AuthStore:
     def __repr__(self) -> str:
         record_id = self._record.id if self._record is not None else None
         return f"<AuthStore record_id={record_id!r} is_valid={self.is_valid}>"
+
+
+def auth_record_matches(store_record: Record | None, collection: str, record_id: str) -> bool:
+    """True when *store_record* is the record *record_id* of *collection* (id or name)."""
+    if store_record is None or store_record.id != record_id:
+        return False
+    return collection in (store_record.collection_id, store_record.collection_name)

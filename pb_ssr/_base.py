@@ -6,12 +6,11 @@ that decides *what* is sent and *how an answer is read* lives here, once.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Generic, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
@@ -19,7 +18,8 @@ from ._auth_store import AuthStore
 from ._breaker import breaker_for
 from ._errors import ClientResponseError, PocketBaseUnavailable
 from ._filter import build_filter
-from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, StrList, TimeoutArg
+from ._types import AfterSend, BeforeSend, FilesArg, HeadersArg, QueryArg, TimeoutArg
+from ._urls import check_base_url, query_value
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseClient", "RequestSpec"]
 
@@ -61,41 +61,6 @@ class RequestSpec:
     files: FilesArg | None = None
     timeout: TimeoutArg | _Unset = UNSET
     extensions: dict[str, Any] = field(default_factory=dict)
-
-
-def join(value: StrList | None) -> str | None:
-    """Join a list option (``expand``, ``fields``, ``sort``) the way PocketBase wants it."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return ",".join(value)
-
-
-def query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def encode_segment(value: str, what: str = "path segment") -> str:
-    """Percent-encode one path segment (a collection name, a record id, a file name).
-
-    ``""``, ``"."`` and ``".."`` are refused before any request: URL normalisation
-    (httpx's, and any proxy's) would collapse them, so ``update("..", ...)`` on
-    ``/api/collections/x/records/..`` would reach the *collection* ``x`` itself.
-
-    :param what: what the segment is, for the error message (``"record id"``).
-    :raises ValueError: for an empty, ``.`` or ``..`` segment.
-    """
-    if not isinstance(value, str):
-        raise TypeError(f"Expected a str {what}, got {type(value).__name__}.")
-    if value in ("", ".", ".."):
-        raise ValueError(
-            f"Invalid {what} {value!r}: an empty, '.' or '..' {what} would change "
-            "which API path is called. Check the value before passing it on."
-        )
-    return quote(value, safe="")
 
 
 RecordT = TypeVar("RecordT")
@@ -151,7 +116,7 @@ class BaseClient(Generic[RecordT, FilesT, HealthT, BatchT, RealtimeT]):
             other = "AsyncPocketBase" if wanted is httpx.Client else "PocketBase"
             raise TypeError(f"http_client must be an httpx.{wanted.__name__} (use {other}).")
         self._http = http_client
-        self.base_url = _check_base_url(base_url)
+        self.base_url = check_base_url(base_url)
         self.auth_store = auth_store if auth_store is not None else AuthStore()
         self.lang = lang
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _check_timeout(timeout)
@@ -351,21 +316,6 @@ def is_local_error(exc: BaseException) -> bool:
     return isinstance(exc, LOCAL_ERRORS)
 
 
-@functools.lru_cache(maxsize=64)
-def _check_base_url(base_url: str) -> str:
-    if not isinstance(base_url, str) or not base_url:
-        raise ValueError("base_url must be PocketBase's address, e.g. 'http://127.0.0.1:8090'.")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(
-            f"base_url {base_url!r} is not an http(s) URL; "
-            "give PocketBase's address, e.g. 'http://127.0.0.1:8090'."
-        )
-    if parts.query or parts.fragment:
-        raise ValueError(f"base_url {base_url!r} must not have a query or fragment.")
-    return base_url.rstrip("/")
-
-
 def _check_timeout(timeout: TimeoutArg) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
         return timeout
@@ -382,42 +332,3 @@ def _flatten_files(files: FilesArg) -> list[tuple[str, Any]]:
         else:
             out.append((name, value))
     return out
-
-
-def record_query(
-    *,
-    expand: StrList | None = None,
-    fields: StrList | None = None,
-    query: QueryArg | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """Merge the common record options into one query mapping."""
-    out: dict[str, Any] = dict(query or {})
-    out.update({k: v for k, v in extra.items() if v is not None})
-    if expand is not None:
-        out["expand"] = join(expand)
-    if fields is not None:
-        out["fields"] = join(fields)
-    return out
-
-
-def topic_with_options(
-    topic: str,
-    *,
-    expand: StrList | None = None,
-    fields: StrList | None = None,
-    filter: str | None = None,
-    query: QueryArg | None = None,
-    headers: HeadersArg | None = None,
-) -> str:
-    """Return a realtime topic with PocketBase's ``?options=`` suffix when options are given."""
-    q = record_query(expand=expand, fields=fields, query=query, filter=filter)
-    options: dict[str, Any] = {}
-    if q:
-        options["query"] = {k: query_value(v) for k, v in q.items()}
-    if headers:
-        options["headers"] = dict(headers)
-    if not options:
-        return topic
-    encoded = quote(json.dumps(options, separators=(",", ":")), safe="")
-    return f"{topic}{'&' if '?' in topic else '?'}options={encoded}"

@@ -17,8 +17,8 @@ from typing import Any, Literal, get_args
 
 import httpx
 
-from ._base import _check_base_url
 from ._errors import ConfigurationError
+from ._urls import check_base_url
 
 __all__ = ["Advice", "ConfigurationError", "Settings", "settings_advice"]
 
@@ -253,14 +253,14 @@ class Settings:
             raise ConfigurationError(f"{_name(source, key)} {why}")
 
         try:
-            _check_base_url(self.URL)
+            check_base_url(self.URL)
         except (ValueError, TypeError):
             fail(
                 "URL", f"must be an http(s) URL such as 'http://127.0.0.1:8090', got {self.URL!r}."
             )
         if self.PUBLIC_URL is not None:
             try:
-                _check_base_url(self.PUBLIC_URL)
+                check_base_url(self.PUBLIC_URL)
             except (ValueError, TypeError):
                 fail("PUBLIC_URL", f"must be an http(s) URL or None, got {self.PUBLIC_URL!r}.")
         if not isinstance(self.COOKIE_NAME, str) or not _COOKIE_NAME.match(self.COOKIE_NAME):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ListResult", "Record", "RecordAuthResponse", "to_record"]
+__all__ = ["ListResult", "Record", "RecordAuthResponse", "RecordSubscription", "to_record"]
 
 
 class Record(dict[str, Any]):
@@ -133,3 +133,13 @@ class RecordAuthResponse:
             record=to_record(data.get("record")),
             meta=dict(meta) if isinstance(meta, Mapping) else {},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSubscription:
+    """One realtime event: ``action`` is ``"create"``, ``"update"`` or ``"delete"``."""
+
+    action: str
+    record: Record
+    #: The exact topic string the event was delivered for.
+    topic: str = ""

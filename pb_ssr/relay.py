@@ -61,13 +61,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import httpx
 
 from ._auth_store import AuthStore
-from ._base import topic_with_options
 from ._client import AsyncPocketBase, PocketBase
 from ._errors import ClientResponseError
 from ._forwarding import forward_headers
 from ._pool import _ssl_context
 from ._records import Record, to_record
 from ._tokens import TokenClaims, read_auth_token
+from ._urls import topic_with_options
 from ._validation import Outcome, token_key
 
 if TYPE_CHECKING:

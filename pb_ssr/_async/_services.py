@@ -9,20 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._base import (
-    UNSET,
-    RequestSpec,
-    _Unset,
-    encode_segment,
-    join,
-    record_query,
-    topic_with_options,
-)
+from .._auth_store import auth_record_matches
+from .._base import UNSET, RequestSpec, _Unset
+from .._batch import BatchQueue, SubBatch
 from .._errors import ClientResponseError
-from .._records import ListResult, Record, RecordAuthResponse, to_record
-from .._shared import BatchQueue, RecordSubscription, SubBatch, auth_record_matches, file_url
+from .._records import ListResult, Record, RecordAuthResponse, RecordSubscription, to_record
 from .._tokens import decode_claims
 from .._types import FilesArg, HeadersArg, QueryArg, StrList, TimeoutArg
+from .._urls import encode_segment, file_url, join, record_query, topic_with_options
 
 if TYPE_CHECKING:
     from .._client import AsyncPocketBase

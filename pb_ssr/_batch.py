@@ -1,76 +1,17 @@
-"""I/O-free service pieces shared by the sync and async services."""
+"""The batch API's request queue, shared by the sync and async batches (no I/O)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ._base import RequestSpec, encode_segment, record_query
-from ._records import Record
+from ._base import RequestSpec
 from ._types import FilesArg, QueryArg, StrList
+from ._urls import encode_segment, record_query
 
-__all__ = [
-    "BatchQueue",
-    "RecordSubscription",
-    "SubBatch",
-    "auth_record_matches",
-    "file_url",
-    "now",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordSubscription:
-    """One realtime event: ``action`` is ``"create"``, ``"update"`` or ``"delete"``."""
-
-    action: str
-    record: Record
-    #: The exact topic string the event was delivered for.
-    topic: str = ""
-
-
-def file_url(
-    base_url: str,
-    record: Mapping[str, Any],
-    filename: str,
-    *,
-    thumb: str | None = None,
-    token: str | None = None,
-    download: bool = False,
-    query: QueryArg | None = None,
-) -> str:
-    """Build a file URL (see ``pb.files.get_url``); ``""`` when it cannot be built."""
-    if not filename or not isinstance(record, Mapping):
-        return ""
-    record_id = record.get("id")
-    collection = record.get("collectionId") or record.get("collectionName")
-    if not record_id or not collection:
-        return ""
-    url = "/".join(
-        [
-            base_url,
-            "api",
-            "files",
-            encode_segment(str(collection), "collection name"),
-            encode_segment(str(record_id), "record id"),
-            encode_segment(filename, "file name"),
-        ]
-    )
-    params: dict[str, Any] = dict(query or {})
-    if thumb:
-        params["thumb"] = thumb
-    if token:
-        params["token"] = token
-    if download:
-        params["download"] = "1"
-    if params:
-        url += "?" + "&".join(
-            f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in params.items()
-        )
-    return url
+__all__ = ["BatchQueue", "SubBatch"]
 
 
 @dataclass(slots=True)
@@ -172,15 +113,3 @@ class SubBatch:
     def delete(self, record_id: str, *, headers: Mapping[str, str] | None = None) -> None:
         """Queue a record delete."""
         self._queue.add("DELETE", self._url(record_id, None, None), None, None, headers)
-
-
-def now() -> float:
-    """The clock (a seam for tests)."""
-    return time.time()
-
-
-def auth_record_matches(store_record: Record | None, collection: str, record_id: str) -> bool:
-    """True when *store_record* is the record *record_id* of *collection* (id or name)."""
-    if store_record is None or store_record.id != record_id:
-        return False
-    return collection in (store_record.collection_id, store_record.collection_name)
