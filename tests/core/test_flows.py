@@ -243,3 +243,73 @@ def _as_flow(gen: Any) -> flows.Flow:
     if isinstance(value, tuple):
         return Step.show("", values={"step": value[0], "kept": value[1]})
     return Step.show("", values=value)
+
+
+# -- Pages: the one mapping from steps to responses ------------------------------------
+
+
+class RecordingPages(flows.Pages):
+    """Pages whose hooks record what the adapter would do."""
+
+    def __init__(self, session: Any, *, debug: bool = False) -> None:
+        self._session = session
+        self._debug = debug
+        self.rotated: list[bool] = []
+
+    def session(self) -> Any:
+        return self._session
+
+    def next_url(self) -> str:
+        return "/next"
+
+    def url(self, page: str, next_url: str | None = None) -> str:
+        return f"/auth/{page}" + (f"?next={next_url}" if next_url else "")
+
+    def redirect(self, url: str, status: int = 303) -> Any:
+        return ("redirect", status, url)
+
+    def render(self, page: str, context: dict[str, Any], step: Step) -> Any:
+        return ("render", step.status, page, context)
+
+    def rotate(self, *, signed_in: bool) -> None:
+        self.rotated.append(signed_in)
+
+    def debug_request(self) -> tuple[bool, str] | None:
+        return (False, "192.168.1.20:8000") if self._debug else None
+
+
+def test_pages_map_every_step_kind(
+    pocketbase_server: PocketBaseServer, pb_user_factory: Callable[..., TestUser]
+) -> None:
+    from pb_ssr import PocketBaseConfig
+
+    config = PocketBaseConfig.from_mapping({"URL": pocketbase_server.url}, secret_key="s" * 40)
+    user = pb_user_factory()
+    session = config.open(config.login_cookie(user).value, remote_addr="127.0.0.1")
+    pages = RecordingPages(session)
+    assert pages.answer(Step(kind="signed_in")) == ("redirect", 303, "/next")
+    assert pages.rotated == [True] and session.user() is not None
+    assert pages.answer(Step.go("mfa")) == ("redirect", 303, "/auth/mfa?next=/next")
+    assert pages.answer(Step(kind="external", url="https://idp.test/a")) == (
+        "redirect",
+        302,
+        "https://idp.test/a",
+    )
+    kind, status, page, context = pages.answer(Step.show("login", 400, error="x"))
+    assert (kind, status, page, context["error"]) == ("render", 400, "login", "x")
+    assert context["providers"] == [] and context["otp_enabled"] is False  # asked PocketBase
+    assert context["cookie_hint"] is None and context["next_url"] == "/next"
+    # PocketBase is down: the login page does not ask it for the other ways in.
+    assert "providers" not in pages.answer(Step.show("login", 503))[3]
+    message = pages.answer(Step.say("T", "M", 501))
+    assert message[:3] == ("render", 501, "message") and message[3]["message"] == "M"
+    # Signing out ends the session (deny-listed, cookie deleted) and rotates CSRF.
+    assert pages.answer(flows.sign_out({})) == ("redirect", 303, "/next")
+    assert pages.rotated == [True, False]
+    assert session.finalize().cookie is not None and session.user() is None
+    # The debug hint names the problem of a Secure cookie over plain http off loopback.
+    debug = RecordingPages(config.open(None, remote_addr="127.0.0.1"), debug=True)
+    assert "Secure" in debug.answer(Step.show("login"))[3]["cookie_hint"]
+    # A flow is run against the auth collection as the request's client.
+    bad = debug.answer(flows.password({}, user.email, "wrong-password"))
+    assert bad[:3] == ("render", 400, "login") and bad[3]["error"] == "Invalid email or password."
