@@ -28,7 +28,11 @@ caches warm, while every async request starts on a fresh thread (often on the ot
 core, cold), so in batches the same pb-ssr call cost ~250 us sync and ~370 us async and
 the share swung between 1.0x and 1.5x from one run of unchanged code to the next.
 Alternating puts every view in the same state, as a server with mixed traffic would.
-The batch form's figure is still printed and kept, for information.
+The batch form's figure is still printed and kept, for information, beside the same
+health check written by hand (a pooled ``httpx.Client``, no pb-ssr) in both forms: in
+batches its async share lands in the same range as pb-ssr's (1.18-1.49x against
+1.23-1.46x in four runs), so that form measures Flask's thread per async view, not
+pb-ssr.
 
 Targets: a/b <= 1.25; pb-ssr's share of the async health view <= 1.3x its share of
 the sync one (the raw async/sync ratio, Flask's own cost included, is reported too).
@@ -47,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import httpx
 from _common import seeded_server, write_json
 from flask import Flask, jsonify, session
 from flask.testing import FlaskClient
@@ -80,6 +85,19 @@ def pb_app(url: str) -> Flask:
     @app.get("/noop")
     def noop() -> Any:
         return jsonify(ok=True)
+
+    # The same health check written by hand, without pb-ssr: a pooled httpx.Client.
+    http = httpx.Client(trust_env=False)
+    health_url = url + "/api/health"
+
+    @app.get("/by-hand")
+    def by_hand() -> Any:
+        return jsonify(http.get(health_url).json())
+
+    @app.get("/by-hand-async")
+    async def by_hand_async() -> Any:
+        # Blocking, as pb-ssr's call is here: Flask's per-request loop runs nothing else.
+        return jsonify(http.get(health_url).json())  # noqa: ASYNC212
 
     @app.get("/noop-async")
     async def noop_async() -> Any:
@@ -143,9 +161,9 @@ def alternating(cases: dict[str, Callable[[], Any]], *, rounds: int) -> dict[str
     return out
 
 
-def share(med: dict[str, float]) -> float:
-    """pb-ssr's share of the async health view over its share of the sync one."""
-    return (med["async"] - med["noop_async"]) / (med["sync"] - med["noop_sync"])
+def share(med: dict[str, float], sync: str = "sync", async_: str = "async") -> float:
+    """A health view's share (minus its empty twin), async over sync: pb-ssr's by default."""
+    return (med[async_] - med["noop_async"]) / (med[sync] - med["noop_sync"])
 
 
 def main() -> int:
@@ -184,6 +202,8 @@ def main() -> int:
             "async": through(a, "/health-async"),
             "noop_sync": through(a, "/noop"),
             "noop_async": through(a, "/noop-async"),
+            "by_hand_sync": through(a, "/by-hand"),
+            "by_hand_async": through(a, "/by-hand-async"),
         }
         health = alternating(health_views, rounds=args.rounds)
         health_batched = batches(
@@ -198,6 +218,8 @@ def main() -> int:
     raw_ratio = hmed["async"] / hmed["sync"]
     hratio = share(hmed)
     batched_ratio = share(bmed)
+    by_hand = share(hmed, "by_hand_sync", "by_hand_async")
+    by_hand_batched = share(bmed, "by_hand_sync", "by_hand_async")
     print(
         f"whoami view: pb-ssr {med['pb_ssr']:.0f} us, Flask session {med['flask_session']:.0f} us "
         f"-> {ratio:.2f}x (target <= {TARGET_SESSION}); auth-refresh calls {calls}"
@@ -214,6 +236,11 @@ def main() -> int:
         f"async {bmed['async']:.0f} us, empty {bmed['noop_sync']:.0f} / "
         f"{bmed['noop_async']:.0f} us, share {batched_ratio:.2f}x"
     )
+    print(
+        f"  the health check by hand (pooled httpx, no pb-ssr), for information: "
+        f"sync {hmed['by_hand_sync']:.0f} us, async {hmed['by_hand_async']:.0f} us, "
+        f"share {by_hand:.2f}x; in batches {by_hand_batched:.2f}x"
+    )
     write_json(
         "flask_overhead",
         {
@@ -225,6 +252,8 @@ def main() -> int:
             "health_rounds": args.rounds,
             "health_batched_us": bmed,
             "ratio_async_over_sync_batched": batched_ratio,
+            "by_hand_ratio_async_over_sync": by_hand,
+            "by_hand_ratio_async_over_sync_batched": by_hand_batched,
             "auth_refresh_calls": calls,
             "targets": {"session": TARGET_SESSION, "async": TARGET_ASYNC},
         },
