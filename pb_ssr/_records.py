@@ -24,10 +24,11 @@ class Record(dict[str, Any]):
 
     def __init__(self, data: Mapping[str, Any] | None = None, /) -> None:
         if data:
-            super().__init__(data)
+            # dict.update, not super().__init__: the same copy without building a
+            # super object (a list page makes a hundred Records).
+            _dict_update(self, data)
             expand = self.get("expand")
-            # type() first: a list page builds a hundred of these, and an ABC
-            # isinstance check costs more than the copy itself.
+            # type() first: an ABC isinstance check costs more than the copy itself.
             if expand and _is_mapping(expand):
                 self["expand"] = {key: _expand_value(value) for key, value in expand.items()}
 
@@ -59,16 +60,54 @@ class Record(dict[str, Any]):
         return f"Record({dict.__repr__(self)})"
 
 
+_dict_update = dict.update
+_new_record = Record.__new__
+
+
 def _is_mapping(value: Any) -> bool:
     return type(value) is dict or isinstance(value, Mapping)
 
 
 def _expand_value(value: Any) -> Any:
+    if type(value) is dict:
+        return _from_json_dict(value)
     if _is_mapping(value):
         return Record(value)
     if isinstance(value, list):
-        return [Record(v) if _is_mapping(v) else v for v in value]
+        return [
+            _from_json_dict(v) if type(v) is dict else Record(v) if _is_mapping(v) else v
+            for v in value
+        ]
     return value
+
+
+def _from_json_dict(data: dict[str, Any]) -> Record:
+    """``Record(data)`` for a plain ``dict`` (what JSON decoding gives), built cheaply.
+
+    The same record as the constructor makes, without running ``__init__``: a list
+    page builds a hundred of these (its items and their expanded relations), and the
+    Python-level constructor call was most of the cost. An expanded relation that is
+    a plain ``dict`` without an ``expand`` of its own (the usual ``expand=user``) is
+    copied inline.
+    """
+    record = _new_record(Record)
+    _dict_update(record, data)
+    if "expand" in data:
+        expand = data["expand"]
+        if type(expand) is dict:
+            if expand:
+                out: dict[str, Any] = {}
+                for key, value in expand.items():
+                    if type(value) is dict and "expand" not in value:
+                        related = _new_record(Record)
+                        _dict_update(related, value)
+                        out[key] = related
+                    else:
+                        out[key] = _expand_value(value)
+                record["expand"] = out
+        elif expand and isinstance(expand, Mapping):
+            record["expand"] = {key: _expand_value(value) for key, value in expand.items()}
+    return record
 
 
 def to_record(value: Any) -> Record:
@@ -76,7 +115,7 @@ def to_record(value: Any) -> Record:
     if type(value) is Record:
         return value
     if type(value) is dict:
-        return Record(value)
+        return _from_json_dict(value)
     if isinstance(value, Record):
         return value
     return Record(value if isinstance(value, Mapping) else None)
@@ -106,7 +145,11 @@ class ListResult:
             per_page=int(data.get("perPage") or 0),
             total_items=int(data.get("totalItems", 0)),
             total_pages=int(data.get("totalPages", 0)),
-            items=[to_record(item) for item in items] if isinstance(items, list) else [],
+            items=[
+                _from_json_dict(item) if type(item) is dict else to_record(item) for item in items
+            ]
+            if isinstance(items, list)
+            else [],
         )
 
 
