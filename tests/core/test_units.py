@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import jwt
 import pytest
 
@@ -136,3 +137,21 @@ def test_file_urls() -> None:
     )
     assert pb.files.get_url({"id": "r1"}, "a.png") == ""
     assert pb.files.get_url(rec, "") == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("http://x/api/collections/m/records", ()),
+        ("http://x/api/a", (("filter", "name = 'é & ?#'"), ("page", "1"), ("sort", "-created"))),
+        ("http://x/api/files/c/r/a%20b.png", (("thumb", "10x10"),)),
+    ],
+)
+def test_the_pooled_url_cache_builds_what_httpx_builds(
+    url: str, params: tuple[tuple[str, str], ...]
+) -> None:
+    from pb_ssr._base import _pool_url
+
+    expected = httpx.Request("GET", url, params=dict(params)).url
+    assert _pool_url(url, params) == expected
+    assert str(httpx.Request("GET", _pool_url(url, params)).url) == str(expected)
