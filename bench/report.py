@@ -264,7 +264,9 @@ def checks(r: dict[str, dict[str, Any]]) -> list[Check]:
             Check(
                 "7 flask",
                 "health view, pb-ssr's share: async def / def",
-                f"{f['ratio_async_over_sync']:.2f} (raw {f['ratio_async_over_sync_raw']:.2f})",
+                f"{f['ratio_async_over_sync']:.2f} (raw {f['ratio_async_over_sync_raw']:.2f}; "
+                f"in batches {f.get('ratio_async_over_sync_batched', float('nan')):.2f}, "
+                f"by hand {f.get('by_hand_ratio_async_over_sync_batched', float('nan')):.2f})",
                 f"<= {f['targets']['async']}",
                 f["ratio_async_over_sync"] <= f["targets"]["async"],
                 f["command"],
