@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import inspect
 import json
 import logging
@@ -56,6 +58,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
@@ -80,6 +83,7 @@ __all__ = [
     "Relay",
     "Render",
     "Stream",
+    "live_script",
     "sse_comment",
     "sse_event",
 ]
@@ -195,6 +199,34 @@ class Refusal:
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
         return headers
+
+
+# -- the browser's script ---------------------------------------------------------------
+
+
+@functools.cache
+def _script() -> tuple[bytes, str]:
+    body = resources.files(__package__).joinpath("static/pb_ssr/live.js").read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+def live_script(if_none_match: str | None = None) -> tuple[int, bytes, dict[str, str]]:
+    """``live.js`` as a response: ``(status, body, headers)``, for an adapter's route.
+
+    The one copy shipped in ``pb_ssr/static/pb_ssr/``: no CDN, no build step. Sent
+    with an ``ETag`` and cached for an hour; a matching *if_none_match* (the
+    request's ``If-None-Match``) gets ``304`` and no body.
+    """
+    body, etag = _script()
+    headers = {
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=3600",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
+        return 304, b"", headers
+    return 200, body, headers
 
 
 # -- SSE framing (no I/O) ------------------------------------------------------------------
