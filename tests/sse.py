@@ -1,0 +1,89 @@
+"""Reading a live stream's body in the adapter tests, the way a server does.
+
+A sync body is read on a thread of its own (a WSGI worker thread); the test waits
+for what it expects with a generous bound, so that a broken stream fails instead of
+hanging. Nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+
+from pb_ssr.testing import TestUser
+
+#: How long a test waits for something that should happen at once.
+WAIT = 20.0
+
+
+class ChunkReader:
+    """Reads a response body (an iterable of bytes) on a thread; ``until`` waits for text."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self.text = ""
+        self.finished = threading.Event()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(body,), daemon=True)
+        self._thread.start()
+
+    def _read(self, body: Iterable[bytes]) -> None:
+        try:
+            for chunk in body:
+                self._chunks.put(chunk)
+        finally:
+            self._chunks.put(None)
+
+    def until(self, wanted: str | Callable[[str], bool], timeout: float = WAIT) -> str:
+        """Wait until the text read so far contains *wanted* (or satisfies it)."""
+        test = wanted if callable(wanted) else (lambda text: wanted in text)
+        deadline = time.monotonic() + timeout
+        while not test(self.text):
+            left = deadline - time.monotonic()
+            try:
+                chunk = self._chunks.get(timeout=max(0.0, left))
+            except queue.Empty:
+                message = f"not seen in {timeout} s: {wanted!r}; got {self.text!r}"
+                raise AssertionError(message) from None
+            if chunk is None:
+                self.finished.set()
+                if not test(self.text):
+                    raise AssertionError(f"stream ended without {wanted!r}; got {self.text!r}")
+                break
+            self.text += chunk.decode()
+        return self.text
+
+    def ends(self, timeout: float = WAIT) -> None:
+        """Wait until the body is exhausted."""
+        deadline = time.monotonic() + timeout
+        while not self.finished.is_set():
+            chunk = self._chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+            if chunk is None:
+                self.finished.set()
+            else:
+                self.text += chunk.decode()
+
+
+def post_message(url: str, user: TestUser, text: str) -> dict[str, Any]:
+    """Create a message as *user*, straight at PocketBase (its rules apply)."""
+    response = httpx.post(
+        f"{url}/api/collections/messages/records",
+        json={"text": text, "user": user.id},
+        headers={"Authorization": user.token},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def wait_until(check: Callable[[], bool], timeout: float = WAIT) -> None:
+    """Poll *check* until it holds (a slot released on another thread, say)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
