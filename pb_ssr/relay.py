@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import hashlib
 import inspect
@@ -84,6 +85,7 @@ __all__ = [
     "Render",
     "Stream",
     "live_script",
+    "render_context",
     "sse_comment",
     "sse_event",
 ]
@@ -199,6 +201,30 @@ class Refusal:
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
         return headers
+
+
+# -- what a render sees --------------------------------------------------------------------
+
+_render_context: contextvars.ContextVar[Any] = contextvars.ContextVar("pb_ssr_relay_render")
+
+
+def render_context() -> Any:
+    """The ``context`` the stream was opened with, inside a feed's ``render``.
+
+    The adapters pass the request, so a render can use the page's own partial with
+    what differs per viewer (the signed-in user, a CSRF token): Django's
+    ``render_to_string(..., request=render_context())``. ``None`` outside a render.
+    """
+    return _render_context.get(None)
+
+
+@contextlib.contextmanager
+def _rendering(context: Any) -> Iterator[None]:
+    token = _render_context.set(context)
+    try:
+        yield
+    finally:
+        _render_context.reset(token)
 
 
 # -- the browser's script ---------------------------------------------------------------
@@ -484,7 +510,9 @@ class Relay:
 
     # -- the two drivers -------------------------------------------------------------------
 
-    def open(self, session: RequestSession, feeds: str | Sequence[str] | None) -> Stream | Refusal:
+    def open(
+        self, session: RequestSession, feeds: str | Sequence[str] | None, *, context: Any = None
+    ) -> Stream | Refusal:
         """Open a stream for a WSGI server (the request's thread reads it).
 
         Checks the feed names, the session (:meth:`RequestSession.load`) and the cap,
@@ -493,6 +521,9 @@ class Relay:
 
         :param session: the request's session (its client address is forwarded).
         :param feeds: the ``feeds`` query value, e.g. ``"messages"``.
+        :param context: what a feed's ``render`` needs to render for this viewer (the
+            adapters pass the request): :func:`render_context` returns it while
+            ``render`` runs, on the thread or task that reads the stream.
         """
         selected = self.select(feeds)
         if isinstance(selected, Refusal):
@@ -508,7 +539,7 @@ class Relay:
         if slot is None:
             return self._busy()
         try:
-            stream = Stream(self, slot, user, selected)
+            stream = Stream(self, slot, user, selected, context)
         except BaseException:
             slot.release()
             raise
@@ -523,7 +554,7 @@ class Relay:
         return stream
 
     async def aopen(
-        self, session: RequestSession, feeds: str | Sequence[str] | None
+        self, session: RequestSession, feeds: str | Sequence[str] | None, *, context: Any = None
     ) -> AsyncStream | Refusal:
         """Open a stream for an ASGI server: a task per stream, no thread.
 
@@ -543,7 +574,7 @@ class Relay:
         if slot is None:
             return self._busy()
         try:
-            stream = AsyncStream(self, slot, user, selected)
+            stream = AsyncStream(self, slot, user, selected, context)
         except BaseException:
             slot.release()
             raise
@@ -597,8 +628,12 @@ class _User:
 class _StreamBase:
     """Feeds by topic, deadlines, and turning a PocketBase event into SSE bytes."""
 
-    def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
+    def __init__(
+        self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed], context: Any = None
+    ) -> None:
         self.relay = relay
+        #: What :func:`render_context` returns while this stream's renders run.
+        self.context = context
         self._slot = slot
         self._user = user
         self.feeds = feeds
@@ -722,8 +757,10 @@ class Stream(_StreamBase):
     the response ends or the client is gone) releases the slot and the connection.
     """
 
-    def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
-        super().__init__(relay, slot, user, feeds)
+    def __init__(
+        self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed], context: Any = None
+    ) -> None:
+        super().__init__(relay, slot, user, feeds, context)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(relay.queue_size)
         self._inbox = _Inbox(self._queue)
         settings = user.manager.settings
@@ -786,7 +823,8 @@ class Stream(_StreamBase):
             html = None
             if feed.render is not None and action != "delete":
                 try:
-                    rendered = feed.render(action, record)
+                    with _rendering(self.context):
+                        rendered = feed.render(action, record)
                 except Exception:
                     logger.exception("The render of feed %r raised; event skipped.", feed.name)
                     continue
@@ -873,8 +911,10 @@ class AsyncStream(_StreamBase):
     (or cancelling the task that iterates it) releases the slot and the connection.
     """
 
-    def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
-        super().__init__(relay, slot, user, feeds)
+    def __init__(
+        self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed], context: Any = None
+    ) -> None:
+        super().__init__(relay, slot, user, feeds, context)
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(relay.queue_size)
         self._inbox = _Inbox(self._queue)
         settings = user.manager.settings
@@ -937,9 +977,10 @@ class AsyncStream(_StreamBase):
             html = None
             if feed.render is not None and action != "delete":
                 try:
-                    rendered: object = feed.render(action, record)
-                    if inspect.isawaitable(rendered):
-                        rendered = await rendered
+                    with _rendering(self.context):
+                        rendered: object = feed.render(action, record)
+                        if inspect.isawaitable(rendered):
+                            rendered = await rendered
                 except Exception:
                     logger.exception("The render of feed %r raised; event skipped.", feed.name)
                     continue

@@ -34,6 +34,8 @@ def live_view(feeds: Iterable[Feed]) -> Callable[[Any], Awaitable[HttpResponse]]
 
     Anonymous: 401; an undeclared feed: 400; past ``REALTIME_MAX_STREAMS``: 503 with
     ``Retry-After``. The middleware writes a renewed auth cookie before the stream starts.
+    A feed's ``render`` gets the request from :func:`pb_ssr.relay.render_context`
+    (``render_to_string(template, context, request=render_context())``).
     """
     declared = tuple(feeds)
 
@@ -43,9 +45,9 @@ def live_view(feeds: Iterable[Feed]) -> Callable[[Any], Awaitable[HttpResponse]]
         relay = get_config().relay(declared)
         session, names = get_session(request), request.GET.getlist("feeds")
         if isinstance(request, ASGIRequest):
-            result: Any = await relay.aopen(session, names)
+            result: Any = await relay.aopen(session, names, context=request)
         else:  # WSGI: the stream holds this request's thread
-            result = await sync_to_async(relay.open)(session, names)
+            result = await sync_to_async(relay.open)(session, names, context=request)
         if isinstance(result, Refusal):
             return HttpResponse(result.message, status=result.status, headers=result.headers)
         body = _closing(result) if isinstance(result, AsyncStream) else result

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from flask import Response, request
+from flask import Response, request, stream_with_context
 
 from pb_ssr import Feed, Refusal
 from pb_ssr.relay import live_script as core_live_script
@@ -29,7 +29,8 @@ def live_view(feeds: Iterable[Feed], *, name: str = "live") -> Callable[[], Resp
 
     Anonymous: 401; an undeclared feed: 400; past the cap: 503 with ``Retry-After``.
     The stream starts after ``after_request``, so a renewed auth cookie goes out with
-    its headers; werkzeug closes the stream when the client is gone.
+    its headers; werkzeug closes the stream when the client is gone. A feed's
+    ``render`` runs in the request's context: ``render_template`` works as in a view.
     """
     declared = tuple(feeds)
 
@@ -38,7 +39,8 @@ def live_view(feeds: Iterable[Feed], *, name: str = "live") -> Callable[[], Resp
         result = relay.open(get_session(), request.args.getlist("feeds"))
         if isinstance(result, Refusal):
             return Response(result.message, result.status, result.headers)
-        return Response(result, headers=result.headers)
+        # The request context stays for render_template, current_user, csrf_token().
+        return Response(stream_with_context(result), headers=result.headers)
 
     live.__name__ = name
     return live

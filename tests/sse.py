@@ -24,12 +24,33 @@ WAIT = 20.0
 class ChunkReader:
     """Reads a response body (an iterable of bytes) on a thread; ``until`` waits for text."""
 
-    def __init__(self, body: Iterable[bytes]) -> None:
+    def __init__(self, body: Iterable[bytes] | None = None) -> None:
         self.text = ""
         self.finished = threading.Event()
+        self.response: Any = None
         self._chunks: queue.Queue[bytes | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, args=(body,), daemon=True)
-        self._thread.start()
+        if body is not None:
+            threading.Thread(target=self._read, args=(body,), daemon=True).start()
+
+    @classmethod
+    def request(cls, send: Callable[[], Any]) -> ChunkReader:
+        """Send the request on the reading thread too, as a server does (Flask's
+        ``stream_with_context`` keeps the request context of that thread)."""
+        reader = cls()
+        got = threading.Event()
+
+        def run() -> None:
+            try:
+                reader.response = send()
+            finally:
+                got.set()
+            body = reader.response.response if reader.response.status_code == 200 else []
+            reader._read(body)
+
+        threading.Thread(target=run, daemon=True).start()
+        assert got.wait(WAIT), "no response"
+        assert reader.response is not None
+        return reader
 
     def _read(self, body: Iterable[bytes]) -> None:
         try:

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from pb_ssr import Feed, Record
-from pb_ssr.relay import Stream
+from pb_ssr.relay import Relay, Stream
 from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_flask import config, live_script, live_view
 from pb_ssr_flask.testing import login
@@ -40,14 +40,7 @@ FEEDS = [Feed("messages", "messages", render=_item)]
 
 def live_app(url: str, **settings: Any) -> Flask:
     app = make_app(url, **{f"POCKETBASE_{k}": v for k, v in settings.items()})
-    view, opened = live_view(FEEDS), app.extensions.setdefault("test_streams", [])
-
-    @app.get("/live")
-    def live() -> Any:
-        response = view()
-        opened.append(response.response)  # the relay's Stream, for close_streams()
-        return response
-
+    app.add_url_rule("/live", view_func=live_view(FEEDS))
     app.add_url_rule("/live.js", view_func=live_script)
 
     @app.post("/api/logout")
@@ -60,11 +53,29 @@ def live_app(url: str, **settings: Any) -> Flask:
     return app
 
 
-def close_streams(app: Flask) -> None:
+#: Every stream the relays opened in this test (the recording fixture below).
+OPENED: list[Stream] = []
+
+
+@pytest.fixture(autouse=True)
+def record_streams(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    original = Relay.open
+
+    def recording(self: Relay, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if isinstance(result, Stream):
+            OPENED.append(result)
+        return result
+
+    monkeypatch.setattr(Relay, "open", recording)
+    yield
+    close_streams()
+
+
+def close_streams(app: Flask | None = None) -> None:
     """The client went away: the server closes the stream (here from another thread)."""
-    for stream in app.extensions["test_streams"]:
-        if isinstance(stream, Stream):  # a refusal's body is a plain list
-            stream.close()
+    while OPENED:
+        OPENED.pop().close()
 
 
 def active(app: Flask) -> int:
@@ -95,13 +106,13 @@ def test_a_signed_in_browser_gets_html_fragments(
     app: Flask, client: FlaskClient, user: TestUser, pocketbase_server: PocketBaseServer
 ) -> None:
     login(client, user)
-    response = client.get(LIVE, buffered=False)
+    reader = ChunkReader.request(lambda: client.get(LIVE, buffered=False))
+    response = reader.response
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
     assert "no-store" in response.headers["Cache-Control"]
     assert response.headers["X-Accel-Buffering"] == "no"
     assert active(app) == 1
-    reader = ChunkReader(response.response)  # type: ignore[arg-type]
     try:
         reader.until("retry: 3000")
         message = post_message(pocketbase_server.url, user, "<i>live</i> from flask")
@@ -120,7 +131,8 @@ def test_a_renewed_token_goes_out_with_the_stream_headers(
     client = app.test_client()
     login(client, user)
     wait_for_next_token_second(user.token, USER_TOKEN_LIFETIME)
-    response = client.get(LIVE, buffered=False)
+    reader = ChunkReader.request(lambda: client.get(LIVE, buffered=False))
+    response = reader.response
     try:
         assert response.status_code == 200
         cookie = auth_cookie(response)
@@ -135,15 +147,15 @@ def test_past_the_cap_a_503_then_room_again(
     app = live_app(pocketbase_server.url, REALTIME_MAX_STREAMS=1, REALTIME_RETRY_AFTER=9)
     client = app.test_client()
     login(client, user)
-    first = client.get(LIVE, buffered=False)
+    first = ChunkReader.request(lambda: client.get(LIVE, buffered=False)).response
     try:
         assert first.status_code == 200
         busy = client.get(LIVE)
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "9"
     finally:
         close_streams(app)
-    again = client.get(LIVE, buffered=False)
-    assert again.status_code == 200
+    again = ChunkReader.request(lambda: client.get(LIVE, buffered=False))
+    assert again.response.status_code == 200
     close_streams(app)
     assert active(app) == 0
 
@@ -152,8 +164,7 @@ def test_signing_out_ends_the_stream(pocketbase_server: PocketBaseServer, user: 
     app = live_app(pocketbase_server.url, REALTIME_RECHECK=0.2)
     client = app.test_client()
     login(client, user)
-    response = client.get(LIVE, buffered=False)
-    reader = ChunkReader(response.response)  # type: ignore[arg-type]
+    reader = ChunkReader.request(lambda: client.get(LIVE, buffered=False))
     try:
         reader.until("retry:")
         assert client.post("/api/logout").status_code == 200
