@@ -10,11 +10,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
+import pytest
 
+from pb_ssr.relay import Relay, Stream
 from pb_ssr.testing import TestUser
 
 #: How long a test waits for something that should happen at once.
@@ -108,3 +110,30 @@ def wait_until(check: Callable[[], bool], timeout: float = WAIT) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+@pytest.fixture
+def relay_streams(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Stream]]:
+    """Every sync stream the relays open in the test; closed at its end.
+
+    Closing one of them is what a WSGI server does when its client goes away, from
+    any thread (the response wrapper around it can only be closed by its reader).
+    """
+    opened: list[Stream] = []
+    original = Relay.open
+
+    def recording(self: Relay, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if isinstance(result, Stream):
+            opened.append(result)
+        return result
+
+    monkeypatch.setattr(Relay, "open", recording)
+    yield opened
+    close_all(opened)
+
+
+def close_all(streams: list[Stream]) -> None:
+    """Close *streams*, as the server does when their clients are gone."""
+    while streams:
+        streams.pop().close()

@@ -19,12 +19,12 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from pb_ssr import Feed, Record
-from pb_ssr.relay import Relay, Stream
+from pb_ssr.relay import Stream
 from pb_ssr.testing import PocketBaseServer, TestUser
 from pb_ssr_flask import config, live_script, live_view
 from pb_ssr_flask.testing import login
 from tests.core.test_session import USER_TOKEN_LIFETIME, wait_for_next_token_second
-from tests.sse import ChunkReader, post_message, wait_until
+from tests.sse import ChunkReader, close_all, post_message, wait_until
 
 from .conftest import auth_cookie, make_app
 
@@ -53,29 +53,14 @@ def live_app(url: str, **settings: Any) -> Flask:
     return app
 
 
-#: Every stream the relays opened in this test (the recording fixture below).
-OPENED: list[Stream] = []
-
-
 @pytest.fixture(autouse=True)
-def record_streams(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    original = Relay.open
-
-    def recording(self: Relay, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        if isinstance(result, Stream):
-            OPENED.append(result)
-        return result
-
-    monkeypatch.setattr(Relay, "open", recording)
-    yield
-    close_streams()
+def opened(relay_streams: list[Stream]) -> list[Stream]:
+    return relay_streams
 
 
-def close_streams(app: Flask | None = None) -> None:
+def close_streams(opened: list[Stream]) -> None:
     """The client went away: the server closes the stream (here from another thread)."""
-    while OPENED:
-        OPENED.pop().close()
+    close_all(opened)
 
 
 def active(app: Flask) -> int:
@@ -103,7 +88,11 @@ def test_anonymous_gets_401_and_unknown_feeds_400(
 
 
 def test_a_signed_in_browser_gets_html_fragments(
-    app: Flask, client: FlaskClient, user: TestUser, pocketbase_server: PocketBaseServer
+    app: Flask,
+    client: FlaskClient,
+    user: TestUser,
+    pocketbase_server: PocketBaseServer,
+    opened: list[Stream],
 ) -> None:
     login(client, user)
     reader = ChunkReader.request(lambda: client.get(LIVE, buffered=False))
@@ -119,13 +108,13 @@ def test_a_signed_in_browser_gets_html_fragments(
         text = reader.until(f'"id":"{message["id"]}"')
         assert f'<li id=\\"msg-{message["id"]}\\">&lt;i&gt;live&lt;/i&gt; from flask</li>' in text
     finally:
-        close_streams(app)
+        close_streams(opened)
     reader.ends()
     assert active(app) == 0
 
 
 def test_a_renewed_token_goes_out_with_the_stream_headers(
-    pocketbase_server: PocketBaseServer, user: TestUser
+    pocketbase_server: PocketBaseServer, user: TestUser, opened: list[Stream]
 ) -> None:
     app = live_app(pocketbase_server.url, REFRESH_WITHIN=10**9)
     client = app.test_client()
@@ -138,11 +127,11 @@ def test_a_renewed_token_goes_out_with_the_stream_headers(
         cookie = auth_cookie(response)
         assert cookie is not None and "HttpOnly" in cookie and "Max-Age=0" not in cookie
     finally:
-        close_streams(app)
+        close_streams(opened)
 
 
 def test_past_the_cap_a_503_then_room_again(
-    pocketbase_server: PocketBaseServer, user: TestUser
+    pocketbase_server: PocketBaseServer, user: TestUser, opened: list[Stream]
 ) -> None:
     app = live_app(pocketbase_server.url, REALTIME_MAX_STREAMS=1, REALTIME_RETRY_AFTER=9)
     client = app.test_client()
@@ -153,14 +142,16 @@ def test_past_the_cap_a_503_then_room_again(
         busy = client.get(LIVE)
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "9"
     finally:
-        close_streams(app)
+        close_streams(opened)
     again = ChunkReader.request(lambda: client.get(LIVE, buffered=False))
     assert again.response.status_code == 200
-    close_streams(app)
+    close_streams(opened)
     assert active(app) == 0
 
 
-def test_signing_out_ends_the_stream(pocketbase_server: PocketBaseServer, user: TestUser) -> None:
+def test_signing_out_ends_the_stream(
+    pocketbase_server: PocketBaseServer, user: TestUser, opened: list[Stream]
+) -> None:
     app = live_app(pocketbase_server.url, REALTIME_RECHECK=0.2)
     client = app.test_client()
     login(client, user)
@@ -171,7 +162,7 @@ def test_signing_out_ends_the_stream(pocketbase_server: PocketBaseServer, user: 
         reader.until("event: pb:end\ndata: signed-out")
         reader.ends()
     finally:
-        close_streams(app)
+        close_streams(opened)
     wait_until(lambda: active(app) == 0)
 
 
