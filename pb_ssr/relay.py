@@ -1037,6 +1037,18 @@ class AsyncStream(_StreamBase):
         except Exception:
             logger.exception("Closing a relay stream's realtime connection failed.")
 
+    async def body(self) -> AsyncIterator[bytes]:
+        """The stream as a response body that closes it however it ends.
+
+        For frameworks that close only their own wrapper of a body (Django's
+        ``StreamingHttpResponse``): ends with :meth:`aclose`, also when cancelled.
+        """
+        try:
+            async for chunk in self:
+                yield chunk
+        finally:
+            await self.aclose()
+
     async def aclose(self) -> None:
         """End the stream: release its slot and close its PocketBase connection.
 
