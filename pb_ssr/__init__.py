@@ -78,6 +78,9 @@ from ._users import AuthenticatedUser as AuthenticatedUser
 from ._users import as_user as as_user
 from ._users import guard_view as guard_view
 from ._version import __version__ as __version__
+from .relay import Feed as Feed
+from .relay import Refusal as Refusal
+from .relay import Relay as Relay
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -102,6 +105,7 @@ __all__ = [
     "ConfigurationError",
     "CookieCodec",
     "CookieUpdate",
+    "Feed",
     "FileService",
     "HealthService",
     "LayeredStore",
@@ -119,6 +123,8 @@ __all__ = [
     "RecordService",
     "RecordSubscription",
     "RedisStore",
+    "Refusal",
+    "Relay",
     "RequestSession",
     "ServiceClient",
     "SessionManager",

@@ -199,6 +199,21 @@ class Settings:
     #: Seconds one call to a shared store may take before this process falls back to
     #: its own memory for a few seconds.
     STORE_TIMEOUT: float = 0.5
+    #: Live streams (:mod:`pb_ssr.relay`) open at once in this process; past it the
+    #: browser gets 503 with ``Retry-After``. A sync server holds a thread per stream:
+    #: give it more threads than this.
+    REALTIME_MAX_STREAMS: int = 100
+    #: Seconds of silence after which a stream sends a ``: ping`` comment (proxies).
+    REALTIME_HEARTBEAT: float = 15.0
+    #: The reconnection delay the browser is told (``retry:``), in seconds.
+    REALTIME_RETRY: float = 3.0
+    #: How often, in seconds, an open stream looks for a sign-out (PocketBase is asked
+    #: at most once per ``VALIDATE_TTL``).
+    REALTIME_RECHECK: float = 5.0
+    #: The ``Retry-After`` seconds of a refused stream (503).
+    REALTIME_RETRY_AFTER: int = 5
+    #: Events buffered per stream for a slow client before the stream ends.
+    REALTIME_QUEUE_SIZE: int = 256
     #: Superuser email for the service client (default: ``$PB_SUPERUSER_EMAIL``).
     SUPERUSER_EMAIL: str | None = None
     #: Superuser password for the service client (default: ``$PB_SUPERUSER_PASSWORD``).
@@ -366,6 +381,20 @@ class Settings:
         size = self.VALIDATE_CACHE_SIZE
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             fail("VALIDATE_CACHE_SIZE", f"must be a positive integer, got {size!r}.")
+        for key in ("REALTIME_MAX_STREAMS", "REALTIME_RETRY_AFTER", "REALTIME_QUEUE_SIZE"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                fail(key, f"must be a whole number >= 1, got {value!r}.")
+        for key in ("REALTIME_HEARTBEAT", "REALTIME_RECHECK", "REALTIME_RETRY"):
+            value = getattr(self, key)
+            low = 0 if key == "REALTIME_RETRY" else 1e-9
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value < math.inf
+            ):
+                which = ">= 0" if key == "REALTIME_RETRY" else "> 0"
+                fail(key, f"must be a number of seconds {which}, got {value!r}.")
         if bool(self.SUPERUSER_EMAIL) != bool(self.SUPERUSER_PASSWORD):
             fail(
                 "SUPERUSER_PASSWORD" if self.SUPERUSER_EMAIL else "SUPERUSER_EMAIL",
@@ -381,6 +410,18 @@ class Settings:
     def retry_after(self) -> int:
         """The ``Retry-After`` seconds of the 503 page: the breaker's cool-down, at least 1."""
         return max(1, math.ceil(self.BREAKER_COOLDOWN))
+
+    @property
+    def relay_options(self) -> dict[str, Any]:
+        """The ``REALTIME_*`` settings as keyword arguments of :class:`pb_ssr.relay.Relay`."""
+        return {
+            "max_streams": self.REALTIME_MAX_STREAMS,
+            "heartbeat": float(self.REALTIME_HEARTBEAT),
+            "retry": float(self.REALTIME_RETRY),
+            "recheck": float(self.REALTIME_RECHECK),
+            "retry_after": self.REALTIME_RETRY_AFTER,
+            "queue_size": self.REALTIME_QUEUE_SIZE,
+        }
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with *changes*, validated."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -26,6 +26,7 @@ from ._service import ServiceClient
 from ._session import RequestSession, SessionManager
 from ._store import SessionStore
 from ._tokens import decode_claims
+from .relay import Feed, Relay
 
 __all__ = ["OAUTH2_COOKIE_NAME", "OAUTH2_MAX_AGE", "PocketBaseConfig"]
 
@@ -71,6 +72,7 @@ class PocketBaseConfig:
         # Oldest first, like itsdangerous wants them: it signs with the last one.
         self._keys = [k.encode() if isinstance(k, str) else k for k in secret_keys if k]
         self._service: ServiceClient | None = None
+        self._relays: dict[tuple[tuple[str, str, int], ...], Relay] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -140,6 +142,22 @@ class PocketBaseConfig:
             if self._service is None:
                 self._service = ServiceClient.from_settings(self.settings)
             return self._service
+
+    def relay(self, feeds: Iterable[Feed]) -> Relay:
+        """The :class:`~pb_ssr.relay.Relay` of *feeds*, with the ``REALTIME_*`` settings.
+
+        Built on first use and kept: each feed list declared by the app gets one relay
+        (and one ``REALTIME_MAX_STREAMS`` cap) per process, however many requests ask.
+
+        :raises ValueError: two feeds share a name.
+        """
+        feeds = tuple(feeds)
+        key = tuple((f.name, f.subscription, id(f.render)) for f in feeds)
+        with self._lock:
+            relay = self._relays.get(key)
+            if relay is None:
+                relay = self._relays[key] = Relay(feeds, **self.settings.relay_options)
+            return relay
 
     def file_url(
         self,

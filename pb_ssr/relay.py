@@ -36,6 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
+import hashlib
 import inspect
 import json
 import logging
@@ -56,6 +59,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
@@ -80,6 +84,8 @@ __all__ = [
     "Relay",
     "Render",
     "Stream",
+    "live_script",
+    "render_context",
     "sse_comment",
     "sse_event",
 ]
@@ -195,6 +201,58 @@ class Refusal:
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
         return headers
+
+
+# -- what a render sees --------------------------------------------------------------------
+
+_render_context: contextvars.ContextVar[Any] = contextvars.ContextVar("pb_ssr_relay_render")
+
+
+def render_context() -> Any:
+    """The ``context`` the stream was opened with, inside a feed's ``render``.
+
+    The adapters pass the request, so a render can use the page's own partial with
+    what differs per viewer (the signed-in user, a CSRF token): Django's
+    ``render_to_string(..., request=render_context())``. ``None`` outside a render.
+    """
+    return _render_context.get(None)
+
+
+@contextlib.contextmanager
+def _rendering(context: Any) -> Iterator[None]:
+    token = _render_context.set(context)
+    try:
+        yield
+    finally:
+        _render_context.reset(token)
+
+
+# -- the browser's script ---------------------------------------------------------------
+
+
+@functools.cache
+def _script() -> tuple[bytes, str]:
+    body = resources.files(__package__).joinpath("static/pb_ssr/live.js").read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+def live_script(if_none_match: str | None = None) -> tuple[int, bytes, dict[str, str]]:
+    """``live.js`` as a response: ``(status, body, headers)``, for an adapter's route.
+
+    The one copy shipped in ``pb_ssr/static/pb_ssr/``: no CDN, no build step. Sent
+    with an ``ETag`` and cached for an hour; a matching *if_none_match* (the
+    request's ``If-None-Match``) gets ``304`` and no body.
+    """
+    body, etag = _script()
+    headers = {
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=3600",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
+        return 304, b"", headers
+    return 200, body, headers
 
 
 # -- SSE framing (no I/O) ------------------------------------------------------------------
@@ -452,7 +510,9 @@ class Relay:
 
     # -- the two drivers -------------------------------------------------------------------
 
-    def open(self, session: RequestSession, feeds: str | Sequence[str] | None) -> Stream | Refusal:
+    def open(
+        self, session: RequestSession, feeds: str | Sequence[str] | None, *, context: Any = None
+    ) -> Stream | Refusal:
         """Open a stream for a WSGI server (the request's thread reads it).
 
         Checks the feed names, the session (:meth:`RequestSession.load`) and the cap,
@@ -461,6 +521,9 @@ class Relay:
 
         :param session: the request's session (its client address is forwarded).
         :param feeds: the ``feeds`` query value, e.g. ``"messages"``.
+        :param context: what a feed's ``render`` needs to render for this viewer (the
+            adapters pass the request): :func:`render_context` returns it while
+            ``render`` runs, on the thread or task that reads the stream.
         """
         selected = self.select(feeds)
         if isinstance(selected, Refusal):
@@ -476,7 +539,7 @@ class Relay:
         if slot is None:
             return self._busy()
         try:
-            stream = Stream(self, slot, user, selected)
+            stream = Stream(self, slot, user, selected, context)
         except BaseException:
             slot.release()
             raise
@@ -491,7 +554,7 @@ class Relay:
         return stream
 
     async def aopen(
-        self, session: RequestSession, feeds: str | Sequence[str] | None
+        self, session: RequestSession, feeds: str | Sequence[str] | None, *, context: Any = None
     ) -> AsyncStream | Refusal:
         """Open a stream for an ASGI server: a task per stream, no thread.
 
@@ -511,7 +574,7 @@ class Relay:
         if slot is None:
             return self._busy()
         try:
-            stream = AsyncStream(self, slot, user, selected)
+            stream = AsyncStream(self, slot, user, selected, context)
         except BaseException:
             slot.release()
             raise
@@ -565,8 +628,12 @@ class _User:
 class _StreamBase:
     """Feeds by topic, deadlines, and turning a PocketBase event into SSE bytes."""
 
-    def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
+    def __init__(
+        self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed], context: Any = None
+    ) -> None:
         self.relay = relay
+        #: What :func:`render_context` returns while this stream's renders run.
+        self.context = context
         self._slot = slot
         self._user = user
         self.feeds = feeds
@@ -690,8 +757,10 @@ class Stream(_StreamBase):
     the response ends or the client is gone) releases the slot and the connection.
     """
 
-    def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
-        super().__init__(relay, slot, user, feeds)
+    def __init__(
+        self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed], context: Any = None
+    ) -> None:
+        super().__init__(relay, slot, user, feeds, context)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(relay.queue_size)
         self._inbox = _Inbox(self._queue)
         settings = user.manager.settings
@@ -754,7 +823,8 @@ class Stream(_StreamBase):
             html = None
             if feed.render is not None and action != "delete":
                 try:
-                    rendered = feed.render(action, record)
+                    with _rendering(self.context):
+                        rendered = feed.render(action, record)
                 except Exception:
                     logger.exception("The render of feed %r raised; event skipped.", feed.name)
                     continue
@@ -841,8 +911,10 @@ class AsyncStream(_StreamBase):
     (or cancelling the task that iterates it) releases the slot and the connection.
     """
 
-    def __init__(self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed]) -> None:
-        super().__init__(relay, slot, user, feeds)
+    def __init__(
+        self, relay: Relay, slot: _Slot, user: _User, feeds: list[Feed], context: Any = None
+    ) -> None:
+        super().__init__(relay, slot, user, feeds, context)
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(relay.queue_size)
         self._inbox = _Inbox(self._queue)
         settings = user.manager.settings
@@ -905,9 +977,10 @@ class AsyncStream(_StreamBase):
             html = None
             if feed.render is not None and action != "delete":
                 try:
-                    rendered: object = feed.render(action, record)
-                    if inspect.isawaitable(rendered):
-                        rendered = await rendered
+                    with _rendering(self.context):
+                        rendered: object = feed.render(action, record)
+                        if inspect.isawaitable(rendered):
+                            rendered = await rendered
                 except Exception:
                     logger.exception("The render of feed %r raised; event skipped.", feed.name)
                     continue
@@ -963,6 +1036,18 @@ class AsyncStream(_StreamBase):
             await self._pb.realtime.aclose()
         except Exception:
             logger.exception("Closing a relay stream's realtime connection failed.")
+
+    async def body(self) -> AsyncIterator[bytes]:
+        """The stream as a response body that closes it however it ends.
+
+        For frameworks that close only their own wrapper of a body (Django's
+        ``StreamingHttpResponse``): ends with :meth:`aclose`, also when cancelled.
+        """
+        try:
+            async for chunk in self:
+                yield chunk
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """End the stream: release its slot and close its PocketBase connection.

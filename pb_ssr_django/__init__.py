@@ -3,9 +3,10 @@
 Add ``"pb_ssr_django"`` to ``INSTALLED_APPS``, ``PocketBaseMiddleware`` after the
 session and CSRF middleware, ``POCKETBASE = {"URL": ...}``, and optionally the
 sign-in pages (``path("auth/", include("pb_ssr_django.urls"))``, ``LOGIN_URL =
-"pb_ssr:login"``). Views use ``request.pb`` and ``request.pb_user``; ``service()``
-is the superuser client. The names below are imported lazily, so ``import
-pb_ssr_django`` works before Django's settings are configured.
+"pb_ssr:login"``) and live updates (``live_view(feeds)``, ``live_script``). Views
+use ``request.pb`` and ``request.pb_user``; ``service()`` is the superuser client.
+The names below are imported lazily, so ``import pb_ssr_django`` works before
+Django's settings are configured.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .conf import service as service
     from .decorators import login_required as login_required
     from .decorators import superuser_required as superuser_required
+    from .live import live_script as live_script
+    from .live import live_view as live_view
     from .middleware import PocketBaseMiddleware as PocketBaseMiddleware
     from .middleware import get_session as get_session
 
@@ -28,6 +31,8 @@ __all__ = [
     "AuthenticatedUser",
     "PocketBaseMiddleware",
     "get_session",
+    "live_script",
+    "live_view",
     "login_required",
     "service",
     "superuser_required",
@@ -38,6 +43,8 @@ _LAZY = {
     "AuthenticatedUser": "pb_ssr",
     "PocketBaseMiddleware": ".middleware",
     "get_session": ".middleware",
+    "live_script": ".live",
+    "live_view": ".live",
     "login_required": ".decorators",
     "service": ".conf",
     "superuser_required": ".decorators",

@@ -30,6 +30,8 @@ from .globals import get_current_user as get_current_user
 from .globals import get_session as get_session
 from .globals import pb as pb
 from .globals import service as service
+from .live import live_script as live_script
+from .live import live_view as live_view
 
 __all__ = [
     "AnonymousUser",
@@ -45,6 +47,8 @@ __all__ = [
     "generate_csrf",
     "get_current_user",
     "get_session",
+    "live_script",
+    "live_view",
     "login_required",
     "pb",
     "pb_file_url",

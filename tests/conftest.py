@@ -8,6 +8,7 @@ from pb_ssr.testing import PocketBaseServer
 
 from .peers import MailSink, OIDCProvider, ignoring_mock_warnings
 from .redis_peer import RedisServer
+from .sse import relay_streams as relay_streams  # the live-endpoint tests' fixture
 
 
 @pytest.fixture

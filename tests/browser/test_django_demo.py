@@ -21,6 +21,8 @@ import pytest
 from example_projects.seed import MIGRATIONS, ROOT, seed
 from pb_ssr.testing import PocketBaseServer
 
+from .live import LiveDuo, live_round, sign_in
+
 PASSWORD = "browser-test-password-2"
 
 
@@ -113,7 +115,7 @@ def test_sign_up_post_see_sign_out_in_a_browser(browser: Any, asgi_url: str) -> 
         page.wait_for_url(asgi_url + "/")
         assert (
             "hello from a browser on uvicorn"
-            in page.locator("[data-testid=message]").last.text_content()
+            in page.locator("[data-testid=message]").first.text_content()  # newest first
         )
 
         page.goto(asgi_url + "/stats")
@@ -152,3 +154,40 @@ def test_sync_views_under_wsgi(wsgi_url: str) -> None:
         assert len(re.findall('data-testid="message"', page.text)) >= 15
         stats = c.get("/stats")
         assert stats.status_code == 200 and "You wrote" in stats.text
+
+        # The live endpoint under WSGI: the stream holds a runserver thread.
+        assert httpx.get(wsgi_url + "/live?feeds=messages").status_code == 401
+        with c.stream("GET", "/live?feeds=messages") as stream:
+            assert stream.status_code == 200
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            assert stream.headers["X-Accel-Buffering"] == "no"
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry: ")
+            form = c.get("/").text
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+            assert token
+            text = f"over wsgi {time.monotonic_ns()}"
+            posted = c.post(
+                "/messages",
+                data={"csrfmiddlewaretoken": token.group(1), "text": text},
+                headers={"Referer": wsgi_url + "/"},
+            )
+            assert posted.status_code == 302
+            for line in lines:
+                if line.startswith("data: ") and text in line:
+                    assert '"action":"create"' in line and "Delete</button>" in line
+                    break
+            else:
+                raise AssertionError("the stream ended without the new message")
+
+
+def test_two_browsers_see_each_others_changes_live_under_uvicorn(
+    browser: Any, asgi_url: str
+) -> None:
+    alice = sign_in(browser, asgi_url, "/auth/login/", "alice@example.test", PASSWORD)
+    bob = sign_in(browser, asgi_url, "/auth/login/", "bob@example.test", PASSWORD)
+    try:
+        live_round(LiveDuo(alice, bob, "django, uvicorn ASGI"), "/messages")
+    finally:
+        alice.context.close()
+        bob.context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from werkzeug.serving import make_server
 from example_projects.flask_chat.app import create_app
 from example_projects.seed import MIGRATIONS, seed
 from pb_ssr.testing import PocketBaseServer
+
+from .live import LiveDuo, live_round, sign_in
 
 PASSWORD = "browser-test-password-1"
 
@@ -69,7 +72,7 @@ def test_sign_in_post_stats_sign_out(browser: Any, demo_url: str, tmp_path: Path
         page.click("form[action='/messages'] button[type=submit]")
         page.wait_for_url(demo_url + "/")
         messages = page.locator("[data-testid=message]")
-        assert text in messages.last.text_content()
+        assert text in messages.first.text_content()  # newest first
 
         page.goto(demo_url + "/stats")
         assert "messages" in page.text_content("[data-testid=total]")
@@ -93,5 +96,42 @@ def test_a_forged_cookie_is_just_anonymous(browser: Any, demo_url: str) -> None:
         assert response is not None and response.status == 200
         assert "/auth/login" in page.url
         assert "pb_auth" not in {c["name"] for c in context.cookies()}
+    finally:
+        context.close()
+
+
+def test_two_browsers_see_each_others_changes_live(browser: Any, demo_url: str) -> None:
+    alice = sign_in(browser, demo_url, "/auth/login", "alice@example.test", PASSWORD)
+    bob = sign_in(browser, demo_url, "/auth/login", "bob@example.test", PASSWORD)
+    try:
+        live_round(LiveDuo(alice, bob, "flask, werkzeug threaded"), "/messages")
+    finally:
+        alice.context.close()
+        bob.context.close()
+
+
+def test_without_javascript_the_chat_works_with_reloads(browser: Any, demo_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(demo_url + "/auth/login")
+        page.fill("input[name=email]", "carol@example.test")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(demo_url + "/")
+        text = f"no script {time.monotonic_ns()}"
+        page.fill("#text", text)
+        page.click("form[action='/messages'] button[type=submit]")
+        page.wait_for_url(demo_url + "/")
+        first = page.locator("[data-testid=message]").first
+        assert first.locator("[data-testid=text]").text_content() == text
+        first.locator("[data-testid=edit]").click()
+        page.fill("#text", text + " edited")
+        page.click("main form button[type=submit]")
+        page.wait_for_url(demo_url + "/")
+        assert page.locator("[data-testid=text]").first.text_content() == text + " edited"
+        page.locator("[data-testid=message]").first.locator("form button").click()
+        page.wait_for_url(demo_url + "/")
+        assert page.locator(f"[data-testid=text]:text-is('{text} edited')").count() == 0
     finally:
         context.close()

@@ -65,6 +65,22 @@ def test_defaults() -> None:
     assert s.SUPERUSER_EMAIL is None
     assert s.SUPERUSER_PASSWORD is None
     assert s.SERVICE_TOKEN is None
+    assert s.relay_options == {
+        "max_streams": 100,
+        "heartbeat": 15.0,
+        "retry": 3.0,
+        "recheck": 5.0,
+        "retry_after": 5,
+        "queue_size": 256,
+    }
+
+
+def test_realtime_settings_become_relay_options() -> None:
+    s = load(REALTIME_MAX_STREAMS=2, REALTIME_HEARTBEAT=1, REALTIME_RETRY=0, REALTIME_RECHECK=0.5)
+    options = s.relay_options
+    assert options["max_streams"] == 2
+    assert options["heartbeat"] == 1.0 and isinstance(options["heartbeat"], float)
+    assert options["retry"] == 0.0 and options["recheck"] == 0.5
 
 
 def test_keys_lists_every_field() -> None:
@@ -206,6 +222,20 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("VALIDATE_CACHE_SIZE", 1.5),
     ("VALIDATE_CACHE_SIZE", True),
     ("VALIDATE_CACHE_SIZE", "100"),
+    ("REALTIME_MAX_STREAMS", 0),
+    ("REALTIME_MAX_STREAMS", 2.5),
+    ("REALTIME_MAX_STREAMS", True),
+    ("REALTIME_HEARTBEAT", 0),
+    ("REALTIME_HEARTBEAT", math.inf),
+    ("REALTIME_HEARTBEAT", "15"),
+    ("REALTIME_RETRY", -1),
+    ("REALTIME_RETRY", math.nan),
+    ("REALTIME_RECHECK", 0),
+    ("REALTIME_RECHECK", None),
+    ("REALTIME_RETRY_AFTER", 0),
+    ("REALTIME_RETRY_AFTER", 1.5),
+    ("REALTIME_QUEUE_SIZE", 0),
+    ("REALTIME_QUEUE_SIZE", "256"),
 ]
 
 

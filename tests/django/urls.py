@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from pb_ssr_django import live_script, live_view
+
 from . import views
 
 urlpatterns = [
@@ -18,5 +20,7 @@ urlpatterns = [
     path("async/admin-only/", views.async_admin_only),
     path("api/login/", views.api_login),
     path("api/logout/", views.api_logout),
+    path("live/", live_view(views.LIVE_FEEDS)),
+    path("live.js", live_script),
     path("auth/", include("pb_ssr_django.urls")),
 ]

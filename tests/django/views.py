@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
-from pb_ssr import AsyncPocketBase, BlockingCallError, PocketBase
+from pb_ssr import AsyncPocketBase, BlockingCallError, Feed, PocketBase, Record
 from pb_ssr_django import login_required, superuser_required
 
 # -- sync -----------------------------------------------------------------------------------
@@ -102,3 +103,14 @@ async def async_private(request: Any) -> HttpResponse:
 async def async_admin_only(request: Any) -> HttpResponse:
     user = await request.apb_user()
     return HttpResponse(f"admin-async:{user['email']}")
+
+
+# -- live updates ---------------------------------------------------------------------------
+
+
+def _message_item(action: str, record: Record) -> str:
+    return f'<li id="msg-{record.id}">{escape(str(record.get("text", "")))}</li>'
+
+
+#: What the test pages may follow (tests/django/test_live.py).
+LIVE_FEEDS = [Feed("messages", "messages", render=_message_item), Feed("notes", "private_notes")]

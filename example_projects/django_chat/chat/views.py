@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages as flash
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from example_projects import stats as shared_stats
 from pb_ssr import ClientResponseError
@@ -19,7 +19,7 @@ from pb_ssr_django import login_required, service
 def index(request: HttpRequest) -> HttpResponse:
     pb: Any = request.pb  # type: ignore[attr-defined]
     page = pb.collection("messages").get_list(1, 50, sort="-created", expand="user")
-    context = {"messages_list": list(reversed(page.items)), "total": page.total_items}
+    context = {"messages_list": page.items, "total": page.total_items}
     return render(request, "chat/index.html", context)
 
 
@@ -36,6 +36,29 @@ def post_message(request: HttpRequest) -> HttpResponse:
     except ClientResponseError as exc:
         flash.error(request, exc.data.get("text", {}).get("message") or "Could not post it.")
     return redirect("index")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_message(request: HttpRequest, message_id: str) -> HttpResponse:
+    pb: Any = request.pb  # type: ignore[attr-defined]
+    try:
+        message = pb.collection("messages").get_one(message_id)
+        if message.get("user") != request.pb_user.id:  # type: ignore[attr-defined]
+            raise Http404  # PocketBase's updateRule would refuse it anyway
+        if request.method == "POST":
+            text = (request.POST.get("text") or "").strip()
+            if text:
+                pb.collection("messages").update(message_id, {"text": text})
+                return redirect("index")
+            flash.error(request, "Write something first.")
+    except ClientResponseError as exc:
+        if exc.status in (403, 404):
+            raise Http404 from exc
+        if exc.status != 400:
+            raise
+        flash.error(request, exc.data.get("text", {}).get("message") or "Could not save it.")
+    return render(request, "chat/edit.html", {"message": message})
 
 
 @require_POST
