@@ -60,6 +60,7 @@ from ._session import SessionManager as SessionManager
 from ._session import SessionResult as SessionResult
 from ._session import build_store as build_store
 from ._setup import OAUTH2_COOKIE_NAME as OAUTH2_COOKIE_NAME
+from ._setup import HasAuth as HasAuth
 from ._setup import PocketBaseConfig as PocketBaseConfig
 from ._store import LayeredStore as LayeredStore
 from ._store import Mark as Mark
@@ -107,6 +108,7 @@ __all__ = [
     "CookieUpdate",
     "Feed",
     "FileService",
+    "HasAuth",
     "HealthService",
     "LayeredStore",
     "ListResult",

@@ -58,6 +58,34 @@ class SessionResult:
         """A response that sets the cookie must not be stored by any cache."""
         return self.cookie is not None and not self.cookie.is_delete
 
+    def headers(self, vary: str | None = None, cache_control: str | None = None) -> dict[str, str]:
+        """The ``Vary`` and ``Cache-Control`` values to set, given the response's own.
+
+        ``Vary`` gains ``Cookie`` and ``Cache-Control`` gains ``private`` (``public``
+        goes) when the response depended on the user, and ``no-store`` when it sets the
+        cookie; the response's other directives stay. Only changed headers are returned.
+        """
+        out: dict[str, str] = {}
+        if self.user_dependent:
+            names = {v.strip().lower() for v in (vary or "").split(",")}
+            if not vary:
+                out["Vary"] = "Cookie"
+            elif "cookie" not in names and "*" not in names:
+                out["Vary"] = f"{vary}, Cookie"
+        added = [
+            d for d, on in (("private", self.user_dependent), ("no-store", self.no_store)) if on
+        ]
+        if not added:
+            return out
+        if not cache_control:
+            out["Cache-Control"] = ", ".join(added)
+            return out
+        dropped = {*added, "public"} if self.user_dependent else set(added)
+        kept = [d.strip() for d in cache_control.split(",") if d.strip()]
+        kept = [d for d in kept if d.split("=")[0].strip().lower() not in dropped]
+        out["Cache-Control"] = ", ".join([*kept, *added])
+        return out
+
 
 @dataclass(slots=True)
 class _Pending:

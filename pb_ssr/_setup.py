@@ -22,13 +22,14 @@ from ._config import Advice, Settings, settings_advice
 from ._cookie import CookieUpdate
 from ._errors import ClientResponseError, ConfigurationError
 from ._forwarding import resolve_client_ip
+from ._outage import OutageLog, is_outage
 from ._service import ServiceClient
 from ._session import RequestSession, SessionManager
 from ._store import SessionStore
 from ._tokens import decode_claims
 from .relay import Feed, Relay
 
-__all__ = ["OAUTH2_COOKIE_NAME", "OAUTH2_MAX_AGE", "PocketBaseConfig"]
+__all__ = ["OAUTH2_COOKIE_NAME", "OAUTH2_MAX_AGE", "HasAuth", "PocketBaseConfig"]
 
 #: The cookie that carries the OAuth2 state and PKCE verifier to the callback.
 OAUTH2_COOKIE_NAME = "pb_oauth2_state"
@@ -178,6 +179,22 @@ class PocketBaseConfig:
         return files.get_url(
             record, str(filename), thumb=thumb or None, download=download, token=token
         )
+
+    def unavailable(
+        self, error: BaseException, path: str, outages: OutageLog
+    ) -> dict[str, str] | None:
+        """The headers of the 503 that answers *error*, when it is an outage pb-ssr handles.
+
+        ``None`` for anything else: not a :func:`~pb_ssr.is_outage` error (a 404 stays
+        the view's), or ``HANDLE_UNAVAILABLE`` is off. The outage is logged through
+        *outages* (one line a minute).
+        """
+        if not isinstance(error, ClientResponseError) or not is_outage(error):
+            return None
+        if not self.settings.HANDLE_UNAVAILABLE:
+            return None
+        outages.record(error, path)
+        return {"Retry-After": str(self.settings.retry_after), "Cache-Control": "no-store"}
 
     # -- the OAuth2 state cookie -------------------------------------------------------
 

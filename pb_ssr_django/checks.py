@@ -17,16 +17,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from pb_ssr import Settings, settings_advice
+from pb_ssr import Advice, Settings, settings_advice
 
 from .conf import get_config
 
 __all__ = [
     "TAG",
     "check_advice",
-    "check_advice_deploy",
     "check_csrf_for_auth_urls",
-    "check_live",
+    "check_deploy",
     "check_middleware",
     "check_settings",
 ]
@@ -109,36 +108,48 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return errors
 
 
-#: The core's advice codes and the check ids they get here; deploy-only ones marked.
-ADVICE_IDS: dict[str, tuple[str, bool]] = {
+#: The core's finding codes (:func:`pb_ssr.settings_advice`,
+#: :meth:`pb_ssr.PocketBaseConfig.report`), their ids here, and whether ``--deploy`` only.
+IDS: dict[str, tuple[str, bool]] = {
+    "cookie-insecure": ("pb_ssr.W001", True),
+    "cookie-samesite-none": ("pb_ssr.W002", True),
+    "unreachable": ("pb_ssr.W003", True),
+    "too-old": ("pb_ssr.E003", True),
     "trusted-proxies-everyone": ("pb_ssr.W004", False),
     "cookie-readable": ("pb_ssr.W005", True),
     "js-sdk-keep": ("pb_ssr.W006", True),
-    "cookie-insecure": ("pb_ssr.W001", True),
-    "cookie-samesite-none": ("pb_ssr.W002", True),
+    "store-down": ("pb_ssr.W008", True),
+    "breaker-open": ("pb_ssr.W009", True),
 }
 
 
-def _advice(deploy: bool) -> list[Any]:
-    pb_settings = _settings_or_none()
-    if pb_settings is None:
-        return []
+def _checks(findings: list[Advice], *, deploy: bool) -> list[Any]:
     out = []
-    for advice in settings_advice(pb_settings):
-        check_id, deploy_only = ADVICE_IDS[advice.code]
-        if deploy_only == deploy:
-            out.append(Warning(advice.message, hint=advice.hint, id=check_id))
+    for found in findings:
+        check_id, deploy_only = IDS.get(found.code, ("", not deploy))
+        if check_id and deploy_only == deploy:
+            kind = Error if check_id.startswith("pb_ssr.E") else Warning
+            out.append(kind(found.message, hint=found.hint, id=check_id))
     return out
 
 
 def check_advice(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """``pb_ssr.W004``: settings that are valid but unsafe in any environment."""
-    return _advice(deploy=False)
+    pb_settings = _settings_or_none()
+    return [] if pb_settings is None else _checks(settings_advice(pb_settings), deploy=False)
 
 
-def check_advice_deploy(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``pb_ssr.W001``, ``W002``, ``W005``, ``W006`` (deploy): cookie trade-offs to confirm."""
-    return _advice(deploy=True)
+def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``--deploy``: cookie trade-offs (W001, W002, W005, W006) and, with network calls,
+    PocketBase (W003, E003), the shared store (W008) and the breaker (W009).
+
+    W003 is a warning: PocketBase may simply start after the app.
+    """
+    try:
+        config = get_config()
+    except ImproperlyConfigured:
+        return []  # pb_ssr.E001 reports it
+    return _checks(config.report(remote=False), deploy=True)
 
 
 def check_csrf_for_auth_urls(app_configs: Any = None, **kwargs: Any) -> list[Any]:
@@ -160,40 +171,10 @@ def check_csrf_for_auth_urls(app_configs: Any = None, **kwargs: Any) -> list[Any
     ]
 
 
-#: The codes of :meth:`pb_ssr.PocketBaseConfig.report` and the ids they get here.
-DIAGNOSIS_IDS: dict[str, str] = {
-    "unreachable": "pb_ssr.W003",
-    "too-old": "pb_ssr.E003",
-    "store-down": "pb_ssr.W008",
-    "breaker-open": "pb_ssr.W009",
-}
-
-
-def check_live(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``W003``, ``E003``, ``W008``, ``W009`` (deploy): PocketBase, the store, the breaker.
-
-    Network calls, hence deployment checks only. W003 is a warning: PocketBase may
-    simply start after the app.
-    """
-    try:
-        config = get_config()
-    except ImproperlyConfigured:
-        return []
-    out = []
-    for found in config.report(remote=False):
-        check_id = DIAGNOSIS_IDS.get(found.code)
-        if check_id is None:
-            continue
-        kind = Error if check_id.startswith("pb_ssr.E") else Warning
-        out.append(kind(found.message, hint=found.hint, id=check_id))
-    return out
-
-
 def register_checks() -> None:
     """Register the checks with Django (the app config's ``ready()`` calls this)."""
     register(check_settings, TAG)
     register(check_middleware, TAG)
     register(check_advice, TAG, Tags.security)
-    register(check_advice_deploy, TAG, Tags.security, deploy=True)
     register(check_csrf_for_auth_urls, TAG, Tags.security)
-    register(check_live, TAG, deploy=True)
+    register(check_deploy, TAG, Tags.security, deploy=True)

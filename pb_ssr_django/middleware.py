@@ -21,7 +21,6 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from pb_ssr import (
@@ -29,12 +28,10 @@ from pb_ssr import (
     AnonymousUser,
     AsyncPocketBase,
     AuthenticatedUser,
-    ClientResponseError,
     OutageLog,
     RequestSession,
     SessionResult,
     as_user,
-    is_outage,
     warn_insecure_cookie,
 )
 
@@ -162,23 +159,16 @@ class PocketBaseMiddleware:
         An outage is :class:`~pb_ssr.PocketBaseUnavailable` or a 5xx
         :class:`~pb_ssr.ClientResponseError`; a 404 or 403 stays the view's to handle.
         """
-        if not isinstance(exception, ClientResponseError) or not is_outage(exception):
-            return None
-        if not get_config().settings.HANDLE_UNAVAILABLE:
-            return None
-        return self.unavailable_response(request, exception)
+        headers = get_config().unavailable(exception, request.path, outages)
+        return None if headers is None else self.unavailable_response(request, headers)
 
-    def unavailable_response(self, request: Any, exception: ClientResponseError) -> Any:
+    def unavailable_response(self, request: Any, headers: dict[str, str]) -> Any:
         """Build the 503: JSON for clients that prefer it, else :attr:`unavailable_template`."""
-        outages.record(exception, request.path)
         if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
-            response = JsonResponse(UNAVAILABLE_JSON, status=503)
-        else:
-            # No request context: a context processor asking for the user would raise again.
-            response = HttpResponse(loader.render_to_string(self.unavailable_template), status=503)
-        response["Retry-After"] = str(get_config().settings.retry_after)
-        patch_cache_control(response, no_store=True)
-        return response
+            return JsonResponse(UNAVAILABLE_JSON, status=503, headers=headers)
+        # No request context: a context processor asking for the user would raise again.
+        page = loader.render_to_string(self.unavailable_template)
+        return HttpResponse(page, status=503, headers=headers)
 
 
 def browser_host(request: Any) -> str:
@@ -191,8 +181,6 @@ def apply_result(response: Any, result: SessionResult) -> None:
     """Write a :class:`~pb_ssr.SessionResult` onto a Django *response*."""
     if result.cookie is not None:
         response.set_cookie(**result.cookie.set_cookie_kwargs())
-    if result.user_dependent:
-        patch_vary_headers(response, ["Cookie"])
-        patch_cache_control(response, private=True)
-    if result.no_store:
-        patch_cache_control(response, no_store=True)
+    headers = response.headers
+    for name, value in result.headers(headers.get("Vary"), headers.get("Cache-Control")).items():
+        headers[name] = value

@@ -12,7 +12,7 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
 
-from pb_ssr import CookieUpdate
+from pb_ssr import CookieUpdate, HasAuth
 
 from .conf import get_config
 
@@ -25,7 +25,9 @@ class _HasCookies(Protocol):
     cookies: SimpleCookie
 
 
-def auth_cookie(user: Any = None, *, token: str | None = None, record: Any = None) -> CookieUpdate:
+def auth_cookie(
+    user: HasAuth | None = None, *, token: str | None = None, record: Any = None
+) -> CookieUpdate:
     """The auth cookie that signs *user* (or *token* and *record*) in.
 
     :raises TypeError: when neither *user* nor *token* is given.
@@ -36,7 +38,7 @@ def auth_cookie(user: Any = None, *, token: str | None = None, record: Any = Non
 
 def login(
     client: _HasCookies,
-    user: Any = None,
+    user: HasAuth | None = None,
     *,
     token: str | None = None,
     record: Any = None,
@@ -71,7 +73,7 @@ def logout(client: _HasCookies) -> None:
 
 def request_with_user(
     request: Any,
-    user: Any = None,
+    user: HasAuth | None = None,
     *,
     token: str | None = None,
     record: Any = None,

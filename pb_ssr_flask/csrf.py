@@ -10,15 +10,13 @@ app's own views with ``@csrf_protect`` (without the blueprint, call :func:`init_
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, session
 from werkzeug.exceptions import BadRequest
 
-from pb_ssr import CSRFTokens
+from pb_ssr import CSRFTokens, guard_view
 
 __all__ = [
     "CSRFError",
@@ -95,13 +93,17 @@ def rotate_csrf() -> None:
     g.pop("_pb_ssr_csrf_token", None)
 
 
-def _check() -> None:
+def _check(*args: Any, **kwargs: Any) -> None:
     if request.method not in PROTECTED_METHODS:
         return
     token = request.form.get(FIELD_NAME) or request.headers.get(HEADER_NAME)
     problem = _problem(token)
     if problem is not None:
         raise CSRFError(problem + _RETRY)
+
+
+async def _acheck(*args: Any, **kwargs: Any) -> None:
+    _check()
 
 
 def csrf_protect(view: F) -> F:
@@ -113,21 +115,7 @@ def csrf_protect(view: F) -> F:
     :raises CSRFError: (a 400) when the token is missing, invalid, expired or from
         another session.
     """
-    if inspect.iscoroutinefunction(view):
-
-        @functools.wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            _check()
-            return await view(*args, **kwargs)
-
-        return cast("F", async_wrapper)
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _check()
-        return view(*args, **kwargs)
-
-    return cast("F", wrapper)
+    return guard_view(view, _check, _acheck)
 
 
 def init_csrf(app: Flask) -> None:

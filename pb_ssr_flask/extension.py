@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from importlib import resources
 from typing import Any
@@ -10,7 +11,6 @@ from flask import (
     Flask,
     Response,
     g,
-    jsonify,
     render_template,
     render_template_string,
     request,
@@ -23,7 +23,6 @@ from pb_ssr import (
     OutageLog,
     PocketBaseConfig,
     PocketBaseUnavailable,
-    is_outage,
     warn_insecure_cookie,
 )
 
@@ -133,38 +132,20 @@ def _after_request(response: Response) -> Response:
                 secure=result.cookie.secure, is_https=request.is_secure, host=request.host
             )
     headers = response.headers
-    if result.user_dependent:
-        # Plain header writes when the view set none (the common case): werkzeug's
-        # parsed Vary / Cache-Control objects cost more than the rest of the session.
-        if "Vary" not in headers:
-            headers["Vary"] = "Cookie"
-        else:
-            response.vary.add("Cookie")
-        if "Cache-Control" not in headers and not result.no_store:
-            headers["Cache-Control"] = "private"
-            return response
-        response.cache_control.private = True
-        response.cache_control.public = False
-    if result.no_store:
-        response.cache_control.no_store = True
+    for name, value in result.headers(headers.get("Vary"), headers.get("Cache-Control")).items():
+        headers[name] = value
     return response
 
 
 def _unavailable(error: ClientResponseError) -> Response:
     """The 503 for a view's PocketBase outage: JSON for clients preferring it, else the page."""
-    settings = config().settings
-    if not is_outage(error) or not settings.HANDLE_UNAVAILABLE:
+    headers = config().unavailable(error, request.path, outages)
+    if headers is None:
         # Not ours (a 404, or the app handles outages itself): as if unhandled.
         raise error
-    outages.record(error, request.path)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
-        response = jsonify(UNAVAILABLE_JSON)
-    else:
-        response = Response(_unavailable_page(), mimetype="text/html")
-    response.status_code = 503
-    response.headers["Retry-After"] = str(settings.retry_after)
-    response.cache_control.no_store = True
-    return response
+        return Response(json.dumps(UNAVAILABLE_JSON), 503, headers, mimetype="application/json")
+    return Response(_unavailable_page(), 503, headers, mimetype="text/html")
 
 
 def _unavailable_page() -> str:

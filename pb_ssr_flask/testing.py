@@ -8,25 +8,14 @@ PocketBase still confirms the token, as for any browser.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
 
-if TYPE_CHECKING:
-    from pb_ssr import PocketBaseConfig
+from pb_ssr import HasAuth, PocketBaseConfig
 
 __all__ = ["PocketBaseTestClient", "login", "logout"]
-
-
-class _HasAuth(Protocol):
-    """What :func:`login` needs of a user: ``pb_ssr.testing.TestUser`` or an auth response."""
-
-    @property
-    def token(self) -> str: ...
-
-    @property
-    def record(self) -> Mapping[str, Any]: ...
 
 
 def _state(client: FlaskClient) -> PocketBaseConfig:
@@ -52,7 +41,7 @@ def _cookie_domain(client: FlaskClient, domain: str | None) -> str:
 
 def login(
     client: FlaskClient,
-    user: _HasAuth | None = None,
+    user: HasAuth | None = None,
     *,
     token: str | None = None,
     record: Mapping[str, Any] | None = None,
@@ -100,7 +89,7 @@ class PocketBaseTestClient(FlaskClient):
         ``record``; ``None`` for an anonymous client.
     """
 
-    def __init__(self, *args: Any, user: _HasAuth | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: HasAuth | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user is not None:
             login(self, user)

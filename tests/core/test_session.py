@@ -873,3 +873,40 @@ def test_session_repr_hides_the_token(manager: SessionManager, user: TestUser) -
     session.user()
     assert user.token not in repr(session) and user.id in repr(session)
     assert user.token not in repr(manager)
+
+
+@pytest.mark.parametrize(
+    ("user_dependent", "sets_cookie", "vary", "cache_control", "expected"),
+    [
+        (False, False, None, None, {}),
+        (True, False, None, None, {"Vary": "Cookie", "Cache-Control": "private"}),
+        (True, True, None, None, {"Vary": "Cookie", "Cache-Control": "private, no-store"}),
+        (False, True, "Accept", None, {"Cache-Control": "no-store"}),
+        (
+            True,
+            False,
+            "Accept",
+            "public, max-age=60",
+            {"Vary": "Accept, Cookie", "Cache-Control": "max-age=60, private"},
+        ),
+        (True, False, "accept, COOKIE", "private", {"Cache-Control": "private"}),
+        (
+            True,
+            False,
+            "*",
+            "no-store, no-transform",
+            {"Cache-Control": "no-store, no-transform, private"},
+        ),
+    ],
+)
+def test_session_result_headers(
+    user_dependent: bool,
+    sets_cookie: bool,
+    vary: str | None,
+    cache_control: str | None,
+    expected: dict[str, str],
+) -> None:
+    from pb_ssr import CookieUpdate, SessionResult
+
+    cookie = CookieUpdate("pb_auth", "v", 60, "/", None, True, True, "Lax") if sets_cookie else None
+    assert SessionResult(cookie, user_dependent).headers(vary, cache_control) == expected

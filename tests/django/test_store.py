@@ -27,7 +27,7 @@ LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION"
 
 def live(check_id: str) -> list[Any]:
     """The live (deploy) checks' findings with *check_id*."""
-    return [m for m in checks.check_live() if m.id == check_id]
+    return [m for m in checks.check_deploy() if m.id == check_id]
 
 
 def redis_cache(url: str) -> dict[str, Any]:

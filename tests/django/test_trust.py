@@ -154,11 +154,11 @@ def test_w004_trusting_every_address(configure: Configure) -> None:
 
 def test_w005_w006_cookie_trade_offs_in_deploy_checks(configure: Configure) -> None:
     configure(COOKIE_FORMAT="js-sdk", COOKIE_HTTPONLY=False)
-    assert pb_ids(checks.check_advice_deploy()) == ["pb_ssr.W005", "pb_ssr.W006"]
+    assert pb_ids(checks.check_deploy()) == ["pb_ssr.W005", "pb_ssr.W006"]
     assert not {"pb_ssr.W005", "pb_ssr.W006"} & set(pb_ids(run_checks()))
     assert {"pb_ssr.W005", "pb_ssr.W006"} <= set(pb_ids(run_checks(include_deployment_checks=True)))
     configure(COOKIE_FORMAT="js-sdk", ON_BACKEND_ERROR="anonymous")
-    assert checks.check_advice_deploy() == []
+    assert checks.check_deploy() == []
 
 
 def test_w007_auth_urls_without_csrf_middleware(settings: Any) -> None:

@@ -16,7 +16,7 @@ from .apps import FAULT_SETTINGS, flask_app
 
 def live(check_id: str) -> list[Any]:
     """The live (deploy) checks' findings with *check_id*."""
-    return [m for m in checks.check_live() if m.id == check_id]
+    return [m for m in checks.check_deploy() if m.id == check_id]
 
 
 def test_flask_pb_check_shows_the_breaker(proxy: FaultProxy) -> None:
