@@ -1,0 +1,8 @@
+"""ASGI entry point (uvicorn): a task per stream."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.live_site.settings")
+application = get_asgi_application()
