@@ -458,12 +458,12 @@ def main() -> int:
             idle = measure_idle_streams(
                 url, port, process.pid, pocketbase_pid(server), cookie, counts
             )
-        idle["server"] = "Django, uvicorn (ASGI)"
+        idle["server"] = "Django on uvicorn"
         gunicorn_bin = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
         threaded = {}
         for key, label, app in (
-            ("flask", "Flask, gunicorn gthread", "bench.live_site.flask_app:app"),
-            ("django", "Django, gunicorn gthread (WSGI)", "bench.live_site.wsgi:application"),
+            ("flask", "Flask on gunicorn gthread", "bench.live_site.flask_app:app"),
+            ("django", "Django WSGI on gunicorn gthread", "bench.live_site.wsgi:application"),
         ):
             port = free_port()
             url = f"http://127.0.0.1:{port}"
