@@ -14,10 +14,13 @@ with ``expand="user"`` as JSON.
    each of ``--events`` records, created by another user a few ms apart, the delay
    from just before the create request to the event's arrival is taken at both
    clients: p50 and p99 of each, and of their per-record difference.
-2. **Memory per idle stream** (the same Django/uvicorn server): its ``VmRSS`` once
-   warm, then with 100 and with 1,000 idle streams open (each answered its
-   ``retry:`` hint; their sockets are held open by asyncio in this process), per
-   stream. PocketBase's own RSS per realtime client is shown too (information).
+2. **Memory per idle stream** (the same Django/uvicorn server): its ``VmRSS`` and
+   threads once warm, then with 100 and with 1,000 idle streams open (each answered
+   its ``retry:`` hint; their sockets are held open by asyncio in this process), per
+   stream. The relay reads each stream on a task, but Django's ASGI handler gives
+   every request an asgiref executor for its sync ``request_started`` receivers, whose
+   thread lives as long as the response: one idle thread per stream, counted here.
+   PocketBase's own RSS per realtime client is shown too (information).
 3. **Thread per stream** (gunicorn ``gthread``, one worker with ``--cap`` + 4
    threads, ``REALTIME_MAX_STREAMS`` = ``--cap``; Flask, then Django under WSGI,
    where the view's ``Relay.open`` holds the request's thread): RSS and threads at
@@ -282,13 +285,13 @@ def measure_idle_streams(
     loop = asyncio.new_event_loop()
     held: list[asyncio.StreamWriter] = []
     wait_idle(url)
-    base = settled_rss(pid)
+    base, base_threads = settled_rss(pid), threads_of(pid)
     pb_base = rss_kib(pb_pid)
     rows = []
     try:
         for count in counts:
             loop.run_until_complete(open_idle_streams(port, cookie, count - len(held), held))
-            rss = settled_rss(pid)
+            rss, threads = settled_rss(pid), threads_of(pid)
             active = stats(url)["active"]
             pb_rss = rss_kib(pb_pid)
             # Growth since the previous count: the cost of one more stream, without
@@ -302,14 +305,19 @@ def measure_idle_streams(
                     "rss_kib": rss,
                     "kib_per_stream": (rss - base) / count,
                     "marginal_kib_per_stream": marginal,
+                    # Django's ASGI handler runs its own sync request_started receivers
+                    # through asgiref in a per-request executor: its thread lives as
+                    # long as the response, here the stream (idle, but a thread).
+                    "threads": threads,
+                    "threads_per_stream": (threads - base_threads) / count,
                     "pocketbase_kib_per_client": (pb_rss - pb_base) / count,
                 }
             )
             print(
                 f"  {count:>5} idle streams: server RSS {rss / 1024:.1f} MiB "
                 f"(+{(rss - base) / count:.1f} KiB per stream, {marginal:.1f} KiB for each "
-                f"since {before}; PocketBase "
-                f"+{(pb_rss - pb_base) / count:.1f} KiB per client), active={active}",
+                f"since {before}; +{(threads - base_threads) / count:.2f} threads per stream; "
+                f"PocketBase +{(pb_rss - pb_base) / count:.1f} KiB per client), active={active}",
                 flush=True,
             )
     finally:
@@ -318,7 +326,12 @@ def measure_idle_streams(
         loop.run_until_complete(asyncio.sleep(0.5))
         loop.close()
     wait_idle(url)
-    return {"base_rss_kib": base, "rows": rows, "active_after_close": stats(url)["active"]}
+    return {
+        "base_rss_kib": base,
+        "base_threads": base_threads,
+        "rows": rows,
+        "active_after_close": stats(url)["active"],
+    }
 
 
 # -- 3. thread per stream --------------------------------------------------------------
@@ -443,7 +456,7 @@ def main() -> int:
             "--timeout-graceful-shutdown",
             "2",
         ]
-        print(f"Django under uvicorn (ASGI, a task per stream) on {url}", flush=True)
+        print(f"Django under uvicorn (ASGI, Relay.aopen) on {url}", flush=True)
         with serve(uvicorn, env, url) as process:
             delay = measure_delay(server, url, cookie, reader, poster, args.events)
             print(
@@ -459,6 +472,21 @@ def main() -> int:
                 url, port, process.pid, pocketbase_pid(server), cookie, counts
             )
         idle["server"] = "Django on uvicorn"
+        # Information: the same server with nothing sync in a request (see
+        # bench/live_site/settings.py), to show what asgiref's thread costs a stream.
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        uvicorn[uvicorn.index("--port") + 1] = str(port)
+        print(f"Django under uvicorn, async-only stack (information) on {url}", flush=True)
+        with serve(uvicorn, {**env, "LIVE_ASYNC_ONLY": "1"}, url) as process:
+            with httpx.stream(
+                "GET", f"{url}/live?feeds=messages", headers={"Cookie": f"pb_auth={cookie}"}
+            ) as response:
+                next(response.iter_lines())  # warm: imports, the relay's pool
+            idle_async_only = measure_idle_streams(
+                url, port, process.pid, pocketbase_pid(server), cookie, counts
+            )
+        idle_async_only["server"] = "Django on uvicorn, async-only stack"
         gunicorn_bin = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
         threaded = {}
         for key, label, app in (
@@ -490,6 +518,7 @@ def main() -> int:
     payload = {
         "delay": delay,
         "idle_async": idle,
+        "idle_async_only": idle_async_only,
         # Flask under the historical key (report.py's target row); Django WSGI beside it.
         "thread_per_stream": threaded["flask"],
         "thread_per_stream_django": threaded["django"],

@@ -16,3 +16,10 @@ POCKETBASE = {
     "COOKIE_SECURE": False,
     "REALTIME_MAX_STREAMS": int(os.environ.get("LIVE_MAX_STREAMS", "100")),
 }
+
+if os.environ.get("LIVE_ASYNC_ONLY") == "1":
+    # Information only (bench/live_relay.py's "async-only" row): no sync middleware,
+    # and asgi.py drops django.db's sync request receivers, so that nothing makes
+    # asgiref start the request's executor thread. Not advice: an app with a
+    # database needs close_old_connections.
+    MIDDLEWARE = ["pb_ssr_django.middleware.PocketBaseMiddleware"]
