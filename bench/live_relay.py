@@ -280,20 +280,21 @@ async def open_idle_streams(
 
 
 def measure_idle_streams(
-    url: str, port: int, pid: int, pb_pid: int, cookie: str, counts: list[int]
+    url: str, port: int, pid: int, pb_pid: int | None, cookie: str, counts: list[int]
 ) -> dict[str, Any]:
+    """*pb_pid* None: PocketBase's growth is not taken (its RSS does not shrink after a run)."""
     loop = asyncio.new_event_loop()
     held: list[asyncio.StreamWriter] = []
     wait_idle(url)
     base, base_threads = settled_rss(pid), threads_of(pid)
-    pb_base = rss_kib(pb_pid)
-    rows = []
+    pb_base = rss_kib(pb_pid) if pb_pid else 0
+    rows: list[dict[str, Any]] = []
     try:
         for count in counts:
             loop.run_until_complete(open_idle_streams(port, cookie, count - len(held), held))
             rss, threads = settled_rss(pid), threads_of(pid)
             active = stats(url)["active"]
-            pb_rss = rss_kib(pb_pid)
+            pb_rss = rss_kib(pb_pid) if pb_pid else 0
             # Growth since the previous count: the cost of one more stream, without
             # what the first streams paid once (pools, code paths, arenas).
             before, before_rss = (rows[-1]["streams"], rows[-1]["rss_kib"]) if rows else (0, base)
@@ -310,14 +311,19 @@ def measure_idle_streams(
                     # long as the response, here the stream (idle, but a thread).
                     "threads": threads,
                     "threads_per_stream": (threads - base_threads) / count,
-                    "pocketbase_kib_per_client": (pb_rss - pb_base) / count,
+                    "pocketbase_kib_per_client": (pb_rss - pb_base) / count if pb_pid else None,
                 }
             )
             print(
                 f"  {count:>5} idle streams: server RSS {rss / 1024:.1f} MiB "
                 f"(+{(rss - base) / count:.1f} KiB per stream, {marginal:.1f} KiB for each "
-                f"since {before}; +{(threads - base_threads) / count:.2f} threads per stream; "
-                f"PocketBase +{(pb_rss - pb_base) / count:.1f} KiB per client), active={active}",
+                f"since {before}; +{(threads - base_threads) / count:.2f} threads per stream"
+                + (
+                    f"; PocketBase +{(pb_rss - pb_base) / count:.1f} KiB per client"
+                    if pb_pid
+                    else ""
+                )
+                + f"), active={active}",
                 flush=True,
             )
     finally:
@@ -483,12 +489,10 @@ def main() -> int:
                 "GET", f"{url}/live?feeds=messages", headers={"Cookie": f"pb_auth={cookie}"}
             ) as response:
                 next(response.iter_lines())  # warm: imports, the relay's pool
-            idle_async_only = measure_idle_streams(
-                url, port, process.pid, pocketbase_pid(server), cookie, counts
-            )
+            idle_async_only = measure_idle_streams(url, port, process.pid, None, cookie, counts)
         idle_async_only["server"] = "Django on uvicorn, async-only stack"
         gunicorn_bin = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
-        threaded = {}
+        threaded: dict[str, dict[str, Any]] = {}
         for key, label, app in (
             ("flask", "Flask on gunicorn gthread", "bench.live_site.flask_app:app"),
             ("django", "Django WSGI on gunicorn gthread", "bench.live_site.wsgi:application"),

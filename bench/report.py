@@ -797,14 +797,15 @@ def markdown(r: dict[str, dict[str, Any]], found: list[Check]) -> str:
             for row in v[key]["rows"]
         ]
         for idle_server, row, with_pocketbase in idle_rows:
-            pocketbase = row["pocketbase_kib_per_client"] * 1.024
+            pocketbase = row.get("pocketbase_kib_per_client")
+            with_pocketbase = with_pocketbase and pocketbase is not None
             marginal = row.get("marginal_kib_per_stream")
             add(
                 f"| {idle_server} | {row['streams']} idle | "
                 f"{row['kib_per_stream'] * 1.024:.1f} KB | "
                 f"{'-' if marginal is None else f'{marginal * 1.024:.1f} KB'} | "
                 f"{row.get('threads_per_stream', 0):.1f} | "
-                f"{f'{pocketbase:.1f} KB' if with_pocketbase else '-'} |"
+                f"{f'{pocketbase * 1.024:.1f} KB' if with_pocketbase else '-'} |"
             )
         for key in ("thread_per_stream", "thread_per_stream_django"):
             if key not in v:
