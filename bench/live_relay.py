@@ -1,21 +1,29 @@
-"""The realtime relay: delay it adds to an event, memory per open stream, the cap.
+"""The realtime relay through the adapters: delay it adds, memory per open stream, the cap.
 
 PocketBase runs the test schema (``messages`` with a ``user`` relation) and
-``bench/live_app.py`` serves the relay core with no framework around it.
+``bench/live_site`` serves the live endpoint as an app wires it: the Django chat
+example's project (its middleware, with ``PocketBaseMiddleware``) with
+``path("live", live_view(FEEDS))``, and a Flask app with ``PocketBaseSSR(app)`` and
+``app.add_url_rule("/live", view_func=live_view(FEEDS))``. The feed is ``messages``
+with ``expand="user"`` as JSON.
 
-1. **Delay** (async driver, uvicorn): one client follows ``messages`` through the
-   relay (``GET /live?feeds=messages``, with a signed-in cookie) and one follows the
-   same topic on PocketBase directly (``/api/realtime``, the floor). Both read on
-   threads of this process with the same SSE decoder. For each of ``--events``
-   records, created by another user a few ms apart, the delay from just before the
-   create request to the event's arrival is taken at both clients: p50 and p99 of
-   each, and of their per-record difference.
-2. **Memory per idle stream** (async driver, uvicorn): the server's ``VmRSS`` once
-   warm, then with 100 and with 1,000 idle streams open (each answered its
-   ``retry:`` hint; their sockets are held open by asyncio in this process), per
-   stream. PocketBase's own RSS per realtime client is shown too (information).
-3. **Thread per stream** (sync driver, gunicorn ``gthread``, one worker with
-   ``--cap`` + 4 threads, ``REALTIME_MAX_STREAMS`` = ``--cap``): RSS and threads at
+1. **Delay** (Django under uvicorn, ASGI: ``Relay.aopen``, a task per stream): one
+   client follows ``messages`` through ``/live?feeds=messages`` (with a signed-in
+   cookie) and one follows the same topic on PocketBase directly (``/api/realtime``,
+   the floor). Both read on threads of this process with the same SSE decoder. For
+   each of ``--events`` records, created by another user a few ms apart, the delay
+   from just before the create request to the event's arrival is taken at both
+   clients: p50 and p99 of each, and of their per-record difference.
+2. **Memory per idle stream** (the same Django/uvicorn server): its ``VmRSS`` and
+   threads once warm, then with 100 and with 1,000 idle streams open (each answered
+   its ``retry:`` hint; their sockets are held open by asyncio in this process), per
+   stream. The relay reads each stream on a task, but Django's ASGI handler gives
+   every request an asgiref executor for its sync ``request_started`` receivers, whose
+   thread lives as long as the response: one idle thread per stream, counted here.
+   PocketBase's own RSS per realtime client is shown too (information).
+3. **Thread per stream** (gunicorn ``gthread``, one worker with ``--cap`` + 4
+   threads, ``REALTIME_MAX_STREAMS`` = ``--cap``; Flask, then Django under WSGI,
+   where the view's ``Relay.open`` holds the request's thread): RSS and threads at
    the cap, per stream, and the answer past the cap (503 with ``Retry-After``, and
    how long it took: never a hung worker).
 
@@ -54,7 +62,6 @@ from pb_ssr._realtime import SSEDecoder
 from pb_ssr.relay import Feed
 from pb_ssr.testing import PocketBaseServer, TestUser
 
-BENCH = Path(__file__).resolve().parent
 SECRET = "bench-live-relay-" + "r" * 32
 TARGET_ADDED_P50_MS = 5.0
 TARGET_KB_PER_STREAM = 100.0
@@ -82,7 +89,7 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 @contextmanager
 def serve(argv: list[str], env: dict[str, str], url: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        argv, cwd=BENCH, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=None
+        argv, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=None
     )
     try:
         wait_ready(url)
@@ -273,33 +280,50 @@ async def open_idle_streams(
 
 
 def measure_idle_streams(
-    url: str, port: int, pid: int, pb_pid: int, cookie: str, counts: list[int]
+    url: str, port: int, pid: int, pb_pid: int | None, cookie: str, counts: list[int]
 ) -> dict[str, Any]:
+    """*pb_pid* None: PocketBase's growth is not taken (its RSS does not shrink after a run)."""
     loop = asyncio.new_event_loop()
     held: list[asyncio.StreamWriter] = []
     wait_idle(url)
-    base = settled_rss(pid)
-    pb_base = rss_kib(pb_pid)
-    rows = []
+    base, base_threads = settled_rss(pid), threads_of(pid)
+    pb_base = rss_kib(pb_pid) if pb_pid else 0
+    rows: list[dict[str, Any]] = []
     try:
         for count in counts:
             loop.run_until_complete(open_idle_streams(port, cookie, count - len(held), held))
-            rss = settled_rss(pid)
+            rss, threads = settled_rss(pid), threads_of(pid)
             active = stats(url)["active"]
-            pb_rss = rss_kib(pb_pid)
+            pb_rss = rss_kib(pb_pid) if pb_pid else 0
+            # Growth since the previous count: the cost of one more stream, without
+            # what the first streams paid once (pools, code paths, arenas).
+            before, before_rss = (rows[-1]["streams"], rows[-1]["rss_kib"]) if rows else (0, base)
+            marginal = (rss - before_rss) / (count - before)
             rows.append(
                 {
                     "streams": count,
                     "active": active,
                     "rss_kib": rss,
                     "kib_per_stream": (rss - base) / count,
-                    "pocketbase_kib_per_client": (pb_rss - pb_base) / count,
+                    "marginal_kib_per_stream": marginal,
+                    # Django's ASGI handler runs its own sync request_started receivers
+                    # through asgiref in a per-request executor: its thread lives as
+                    # long as the response, here the stream (idle, but a thread).
+                    "threads": threads,
+                    "threads_per_stream": (threads - base_threads) / count,
+                    "pocketbase_kib_per_client": (pb_rss - pb_base) / count if pb_pid else None,
                 }
             )
             print(
                 f"  {count:>5} idle streams: server RSS {rss / 1024:.1f} MiB "
-                f"(+{(rss - base) / count:.1f} KiB per stream; PocketBase "
-                f"+{(pb_rss - pb_base) / count:.1f} KiB per client), active={active}",
+                f"(+{(rss - base) / count:.1f} KiB per stream, {marginal:.1f} KiB for each "
+                f"since {before}; +{(threads - base_threads) / count:.2f} threads per stream"
+                + (
+                    f"; PocketBase +{(pb_rss - pb_base) / count:.1f} KiB per client"
+                    if pb_pid
+                    else ""
+                )
+                + f"), active={active}",
                 flush=True,
             )
     finally:
@@ -308,7 +332,12 @@ def measure_idle_streams(
         loop.run_until_complete(asyncio.sleep(0.5))
         loop.close()
     wait_idle(url)
-    return {"base_rss_kib": base, "rows": rows, "active_after_close": stats(url)["active"]}
+    return {
+        "base_rss_kib": base,
+        "base_threads": base_threads,
+        "rows": rows,
+        "active_after_close": stats(url)["active"],
+    }
 
 
 # -- 3. thread per stream --------------------------------------------------------------
@@ -328,56 +357,64 @@ def threads_of(pid: int) -> int:
     raise RuntimeError("no Threads line")
 
 
-def measure_thread_streams(url: str, master: int, cookie: str, cap: int) -> dict[str, Any]:
+def measure_thread_streams(
+    server: str, url: str, master: int, cookie: str, cap: int
+) -> dict[str, Any]:
     pid = worker_pid(master)
-    # Warm the worker (imports, the relay's pool) with one stream, then close it.
-    with httpx.stream(
-        "GET", f"{url}/live?feeds=messages", headers={"Cookie": f"pb_auth={cookie}"}, timeout=10
-    ) as response:
-        next(response.iter_lines())
-    wait_idle(url)
-    base, base_threads = settled_rss(pid), threads_of(pid)
-    held: list[socket.socket] = []
+    port = int(url.rsplit(":", 1)[1])
     request = (
-        f"GET /live?feeds=messages HTTP/1.1\r\nHost: x\r\nCookie: pb_auth={cookie}\r\n\r\n"
+        f"GET /live?feeds=messages HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: pb_auth={cookie}\r\n\r\n"
     ).encode()
+
+    def open_stream() -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.sendall(request)
+        seen = b""
+        while b"retry:" not in seen:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise RuntimeError(f"stream refused: {seen[:200]!r}")
+            seen += chunk
+        return sock
+
+    # The first stream warms the worker (imports, the relay's pool, the first
+    # thread) and stays open: a closed one would hold its thread until the next
+    # heartbeat. The baseline is the worker with it, the figure per stream the
+    # growth over the other cap - 1.
+    held: list[socket.socket] = [open_stream()]
     try:
-        for _ in range(cap):
-            sock = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=30)
-            sock.sendall(request)
-            seen = b""
-            while b"retry:" not in seen:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    raise RuntimeError(f"stream refused: {seen[:200]!r}")
-                seen += chunk
-            held.append(sock)
+        base, base_threads = settled_rss(pid), threads_of(pid)
+        for _ in range(cap - 1):
+            held.append(open_stream())
         at_cap, at_cap_threads = settled_rss(pid), threads_of(pid)
         active = stats(url)["active"]
-        start = time.perf_counter()
-        past = httpx.get(
-            f"{url}/live?feeds=messages", headers={"Cookie": f"pb_auth={cookie}"}, timeout=10
-        )
-        past_ms = (time.perf_counter() - start) * 1000
+        # A client made beforehand: httpx.get() would time building its SSL context.
+        with httpx.Client(timeout=10) as client:
+            client.get(f"{url}/stats").raise_for_status()
+            start = time.perf_counter()
+            past = client.get(f"{url}/live?feeds=messages", headers={"Cookie": f"pb_auth={cookie}"})
+            past_ms = (time.perf_counter() - start) * 1000
     finally:
         for sock in held:
             sock.close()
     print(
-        f"  {cap} thread streams (the cap): worker RSS {at_cap / 1024:.1f} MiB "
-        f"(+{(at_cap - base) / cap:.1f} KiB and +{(at_cap_threads - base_threads) / cap:.1f} "
+        f"  {server}: {cap} thread streams (the cap): worker RSS {at_cap / 1024:.1f} MiB "
+        f"(+{(at_cap - base) / (cap - 1):.1f} KiB and "
+        f"+{(at_cap_threads - base_threads) / (cap - 1):.1f} "
         f"threads per stream); past the cap: {past.status_code} "
         f"Retry-After={past.headers.get('Retry-After')} in {past_ms:.1f} ms",
         flush=True,
     )
     return {
+        "server": server,
         "cap": cap,
         "active_at_cap": active,
         "base_rss_kib": base,
         "rss_at_cap_kib": at_cap,
-        "kib_per_stream": (at_cap - base) / cap,
+        "kib_per_stream": (at_cap - base) / (cap - 1),
         "threads_base": base_threads,
         "threads_at_cap": at_cap_threads,
-        "threads_per_stream": (at_cap_threads - base_threads) / cap,
+        "threads_per_stream": (at_cap_threads - base_threads) / (cap - 1),
         "past_cap_status": past.status_code,
         "past_cap_retry_after": past.headers.get("Retry-After"),
         "past_cap_ms": past_ms,
@@ -416,7 +453,7 @@ def main() -> int:
             sys.executable,
             "-m",
             "uvicorn",
-            "live_app:asgi",
+            "bench.live_site.asgi:application",
             "--port",
             str(port),
             "--log-level",
@@ -425,7 +462,7 @@ def main() -> int:
             "--timeout-graceful-shutdown",
             "2",
         ]
-        print(f"uvicorn (async driver) on {url}", flush=True)
+        print(f"Django under uvicorn (ASGI, Relay.aopen) on {url}", flush=True)
         with serve(uvicorn, env, url) as process:
             delay = measure_delay(server, url, cookie, reader, poster, args.events)
             print(
@@ -440,33 +477,55 @@ def main() -> int:
             idle = measure_idle_streams(
                 url, port, process.pid, pocketbase_pid(server), cookie, counts
             )
-        gunicorn_bin = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
+        idle["server"] = "Django on uvicorn"
+        # Information: the same server with nothing sync in a request (see
+        # bench/live_site/settings.py), to show what asgiref's thread costs a stream.
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        gunicorn = [
-            gunicorn_bin,
-            "-k",
-            "gthread",
-            "-w",
-            "1",
-            "--threads",
-            str(args.cap + 4),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--graceful-timeout",
-            "2",
-            "live_app:wsgi",
-        ]
-        print(f"gunicorn gthread (sync driver, cap {args.cap}) on {url}", flush=True)
-        with serve(gunicorn, {**env, "LIVE_MAX_STREAMS": str(args.cap)}, url) as process:
-            threaded = measure_thread_streams(url, process.pid, cookie, args.cap)
+        uvicorn[uvicorn.index("--port") + 1] = str(port)
+        print(f"Django under uvicorn, async-only stack (information) on {url}", flush=True)
+        with serve(uvicorn, {**env, "LIVE_ASYNC_ONLY": "1"}, url) as process:
+            with httpx.stream(
+                "GET", f"{url}/live?feeds=messages", headers={"Cookie": f"pb_auth={cookie}"}
+            ) as response:
+                next(response.iter_lines())  # warm: imports, the relay's pool
+            idle_async_only = measure_idle_streams(url, port, process.pid, None, cookie, counts)
+        idle_async_only["server"] = "Django on uvicorn, async-only stack"
+        gunicorn_bin = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
+        threaded: dict[str, dict[str, Any]] = {}
+        for key, label, app in (
+            ("flask", "Flask on gunicorn gthread", "bench.live_site.flask_app:app"),
+            ("django", "Django WSGI on gunicorn gthread", "bench.live_site.wsgi:application"),
+        ):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            gunicorn = [
+                gunicorn_bin,
+                "-k",
+                "gthread",
+                "-w",
+                "1",
+                "--threads",
+                str(args.cap + 4),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--graceful-timeout",
+                "2",
+                app,
+            ]
+            print(f"{label} (a thread per stream, cap {args.cap}) on {url}", flush=True)
+            with serve(gunicorn, {**env, "LIVE_MAX_STREAMS": str(args.cap)}, url) as process:
+                threaded[key] = measure_thread_streams(label, url, process.pid, cookie, args.cap)
     per_stream = {row["streams"]: row["kib_per_stream"] for row in idle["rows"]}
     payload = {
         "delay": delay,
         "idle_async": idle,
-        "thread_per_stream": threaded,
+        "idle_async_only": idle_async_only,
+        # Flask under the historical key (report.py's target row); Django WSGI beside it.
+        "thread_per_stream": threaded["flask"],
+        "thread_per_stream_django": threaded["django"],
         "targets": {
             "added_p50_ms": TARGET_ADDED_P50_MS,
             "kb_per_idle_stream": TARGET_KB_PER_STREAM,
@@ -478,7 +537,7 @@ def main() -> int:
     met = (
         delay["added_p50_ms"] <= TARGET_ADDED_P50_MS
         and all(v * 1.024 < TARGET_KB_PER_STREAM for v in per_stream.values())
-        and threaded["past_cap_status"] == 503
+        and all(t["past_cap_status"] == 503 for t in threaded.values())
     )
     verdict = "met" if met else "MISSED"
     print(f"wrote {path.relative_to(ROOT)} ({payload['seconds']:.0f} s); targets {verdict}")
