@@ -91,8 +91,7 @@ def index() -> Any:
         return redirect("/auth/login")
     answer.raise_for_status()
     data = answer.json()
-    messages = list(reversed(data["items"]))
-    return render_template("index.html", messages=messages, total=data["totalItems"])
+    return render_template("index.html", messages=data["items"], total=data["totalItems"])
 
 
 # The endpoints the template links to; only their URLs matter here.
@@ -108,6 +107,21 @@ def post_message() -> str:
 
 @app.post("/messages/<message_id>/delete")
 def delete_message(message_id: str) -> str:
+    return ""
+
+
+@app.route("/messages/<message_id>/edit", methods=["GET", "POST"])
+def edit_message(message_id: str) -> str:
+    return ""
+
+
+@app.get("/live")
+def live() -> str:
+    return ""
+
+
+@app.get("/live.js")
+def live_script() -> str:
     return ""
 
 

@@ -20,6 +20,9 @@ urlpatterns = [
     ),
     path("messages", views.nothing, name="post_message"),
     path("messages/<str:message_id>/delete", views.nothing, name="delete_message"),
+    path("messages/<str:message_id>/edit", views.nothing, name="edit_message"),
+    path("live", views.nothing, name="live"),
+    path("live.js", views.nothing, name="live_js"),
     path("stats", views.nothing, name="stats"),
     path("auth/", include((auth_patterns, "pb_ssr"))),
 ]

@@ -45,7 +45,7 @@ def _page(request: HttpRequest, answer: httpx.Response) -> HttpResponse:
         return _to_login()
     answer.raise_for_status()
     data = answer.json()
-    context = {"messages_list": list(reversed(data["items"])), "total": data["totalItems"]}
+    context = {"messages_list": data["items"], "total": data["totalItems"]}
     return render(request, "chat/index.html", context)
 
 
