@@ -9,6 +9,7 @@ carries the ``pb_ssr`` tag; W009 reports the breaker of the process running them
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.conf import settings
@@ -39,10 +40,9 @@ _CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 
 
 def _settings_or_none() -> Settings | None:
-    try:
+    with contextlib.suppress(ImproperlyConfigured):  # pb_ssr.E001 reports it
         return get_config().settings
-    except ImproperlyConfigured:
-        return None  # pb_ssr.E001 reports it
+    return None
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:

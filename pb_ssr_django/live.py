@@ -6,10 +6,10 @@ the request's thread (:meth:`~pb_ssr.relay.Relay.open`). Every decision is the c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 
@@ -40,10 +40,23 @@ def live_view(feeds: Iterable[Feed]) -> Callable[[Any], Awaitable[HttpResponse]]
             result = await opener(session, names.getlist("feeds"), context=request)
         if isinstance(result, Refusal):
             return HttpResponse(result.message, status=result.status, headers=result.headers)
-        body = result.body() if isinstance(result, relay.AsyncStream) else result
+        body = _body(result) if isinstance(result, relay.AsyncStream) else result
         return StreamingHttpResponse(body, headers=result.headers)
 
     return live
+
+
+async def _body(stream: relay.AsyncStream) -> AsyncIterator[bytes]:
+    """An async stream's body, without the idle thread Django's ASGI handler keeps per
+    request for its sync parts: they are done once sending starts (``request_finished``
+    gets a new thread if it needs one)."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is not None and getattr(context, "_executor", None) is None:
+        executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+        if executor is not None:
+            executor.shutdown(wait=False)
+    async for chunk in stream.body():
+        yield chunk
 
 
 def live_script(request: Any) -> HttpResponse:

@@ -26,7 +26,6 @@ from django.utils.functional import SimpleLazyObject
 from pb_ssr import (
     UNAVAILABLE_JSON,
     AnonymousUser,
-    AsyncPocketBase,
     AuthenticatedUser,
     OutageLog,
     RequestSession,
@@ -66,8 +65,7 @@ def get_user(request: Any) -> AuthenticatedUser | AnonymousUser:
     """Return the signed-in user of *request* (sync; the cookie is checked on first use)."""
     user: AuthenticatedUser | AnonymousUser | None = getattr(request, "_cached_pb_user", None)
     if user is None:
-        user = as_user(get_session(request).user())
-        request._cached_pb_user = user
+        user = request._cached_pb_user = as_user(get_session(request).user())
     return user
 
 
@@ -75,14 +73,8 @@ async def aget_user(request: Any) -> AuthenticatedUser | AnonymousUser:
     """The async twin of :func:`get_user`."""
     user: AuthenticatedUser | AnonymousUser | None = getattr(request, "_cached_pb_user", None)
     if user is None:
-        user = as_user(await get_session(request).auser())
-        request._cached_pb_user = user
+        user = request._cached_pb_user = as_user(await get_session(request).auser())
     return user
-
-
-async def aget_pb(request: Any) -> AsyncPocketBase:
-    """Return the async client of *request* (``await request.apb()``)."""
-    return await get_session(request).aclient()
 
 
 class PocketBaseMiddleware:
@@ -135,7 +127,7 @@ class PocketBaseMiddleware:
         request.pb_session = session
         request.pb = SimpleLazyObject(session.client)
         request.pb_user = _LazyUser(partial(get_user, request))
-        request.apb = partial(aget_pb, request)
+        request.apb = session.aclient
         request.apb_user = partial(aget_user, request)
 
     def process_response(self, request: Any, response: Any) -> Any:

@@ -240,9 +240,8 @@ class OTPVerifyView(AuthView):
         return flows.otp_page(self.state)
 
     def post(self, request: Any, **kwargs: Any) -> Any:
-        if flows.otp_page(self.state).kind == "redirect":
-            return self.answer(flows.otp_page(self.state))
-        return super().post(request, **kwargs)
+        step = flows.otp_page(self.state)
+        return self.answer(step) if step.kind == "redirect" else super().post(request, **kwargs)
 
     def act(self, data: dict[str, Any], **kwargs: Any) -> Any:
         return flows.otp_verify(self.state, data["code"])

@@ -197,3 +197,54 @@ async def test_async_anonymous_and_cap(
     assert (await asyncio.wait_for(chunks.__anext__(), WAIT)).startswith(b"retry: ")
     await gone(chunks)
     assert relay().active == 0
+
+
+@pytest.mark.anyio
+async def test_open_streams_under_the_asgi_handler_hold_no_thread(user: TestUser) -> None:
+    """Django's ASGI handler gives each request a thread for its sync parts; an open
+    stream lets it go once sending starts (else: one idle thread per stream)."""
+    import threading
+
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.handlers.asgi import ASGIHandler
+
+    cookie = get_config().login_cookie(user)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/live/",
+        "raw_path": b"/live/",
+        "query_string": b"feeds=messages",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"cookie", f"{cookie.name}={cookie.value}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    before = threading.active_count()
+    streams = []
+    for _ in range(5):
+        app = ApplicationCommunicator(ASGIHandler(), scope)
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(WAIT)
+        assert start["type"] == "http.response.start" and start["status"] == 200
+        body = await app.receive_output(WAIT)
+        assert body["body"].startswith(b"retry: ")
+        streams.append(app)
+    await asyncio.sleep(0.2)  # the shut-down executors' threads exit
+    assert relay().active == 5
+    # The realtime readers are tasks; before the fix each stream kept one more thread.
+    assert threading.active_count() - before < 5, threading.enumerate()
+    for app in streams:
+        await app.send_input({"type": "http.disconnect"})
+        await app.wait(WAIT)
+    for _ in range(200):
+        if relay().active == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert relay().active == 0
