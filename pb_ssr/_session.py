@@ -87,6 +87,10 @@ class SessionResult:
         return out
 
 
+#: A cookie that passed the checks: token, record, claims, token key, trimmed record.
+_Decoded = tuple[str, dict[str, Any] | None, TokenClaims, bytes, dict[str, Any]]
+
+
 @dataclass(slots=True)
 class _Pending:
     """The cookie as read, before PocketBase was asked."""
@@ -97,6 +101,8 @@ class _Pending:
     claims: TokenClaims | None = None
 
     _key: bytes = field(default=b"", repr=False)
+    #: ``record`` cut to ``RECORD_FIELDS`` (what the cookie would carry again).
+    trimmed: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> bytes:
@@ -180,7 +186,7 @@ class SessionManager:
         # Cookies that passed the signature and the strict token read, by SHA-256 of
         # the cookie: the same browser sends the same cookie page after page, and
         # checking it again costs more than the rest of the session together.
-        self._decoded: LRUCache[bytes, tuple[str, dict[str, Any] | None, TokenClaims]] = LRUCache(
+        self._decoded: LRUCache[bytes, _Decoded] = LRUCache(
             maxsize=min(settings.VALIDATE_CACHE_SIZE, 4096)
         )
         self._decoded_lock = threading.Lock()
@@ -264,7 +270,7 @@ class SessionManager:
             hit = self._decoded.get(digest)
         if hit is not None:
             if not hit[2].is_expired(time.time()):
-                pending.token, pending.record, pending.claims = hit
+                pending.token, pending.record, pending.claims, pending._key, pending.trimmed = hit
             return pending
         loaded = self.codec.load(cookie_value)
         if loaded is None:
@@ -274,10 +280,10 @@ class SessionManager:
         claims = read_auth_token(loaded[0])
         if claims is None:
             return pending
-        decoded = (loaded[0], loaded[1], claims)
+        decoded = (loaded[0], loaded[1], claims, token_key(loaded[0]), _trim(loaded[1], self))
         with self._decoded_lock:
             self._decoded[digest] = decoded
-        pending.token, pending.record, pending.claims = decoded
+        pending.token, pending.record, pending.claims, pending._key, pending.trimmed = decoded
         return pending
 
     def _settle(
@@ -502,6 +508,12 @@ class RequestSession:
             return self._install("", None, False)
         m = self.manager
         key = pending.key
+        if type(m.validator.store) is MemoryStore:
+            # Everything this process knows is in its memory: a cached verdict needs no
+            # await (an outage is never cached, so "keep" is not bypassed).
+            known = m.validator.cached_locally(key)
+            if known is not None and known.status != "outage":
+                return self._settled(pending, known)
         outcome = await m.validator.arun(
             key,
             lambda: m._aconfirm(pending, self.client_ip, self.user_agent),
@@ -692,9 +704,7 @@ class RequestSession:
             return manager.codec.delete()
         assert claims is not None
         record = store.record
-        unchanged = token == pending.token and _trim(record, manager) == _trim(
-            pending.record, manager
-        )
+        unchanged = token == pending.token and _trim(record, manager) == pending.trimmed
         if unchanged:
             return None
         left = claims.seconds_left(time.time())
